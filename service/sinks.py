@@ -1,0 +1,89 @@
+"""Where event updates go: evidence files, the dispatch queue, a JSONL file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Protocol, TextIO
+
+import numpy as np
+
+from service.event_queue import SqliteEventQueue
+from vision.dedup import Change, EventUpdate
+from vision.evidence import encode_jpeg, render_snapshot
+
+logger = logging.getLogger(__name__)
+
+
+class EventSink(Protocol):
+    def post(self, update: EventUpdate) -> None: ...
+
+
+class EvidenceWriter:
+    """Writes each event's snapshot (best frame, zone and boxes drawn) and stamps its path and
+    sha256 on every update of that event. Files: ``<evidence_dir>/<camera>/<event id>.jpg``."""
+
+    def __init__(self, evidence_dir: Path, polygons: dict[tuple[str, str], np.ndarray]) -> None:
+        self.evidence_dir = evidence_dir
+        self.polygons = polygons
+        self._written: dict[str, tuple[str, str]] = {}
+
+    def annotate(self, update: EventUpdate) -> None:
+        event = update.event
+        if update.best_frame is not None:
+            self._write(update)
+        if event.id in self._written:
+            event.snapshot, event.snapshot_sha256 = self._written[event.id]
+        if update.change is Change.FINAL:
+            self._written.pop(event.id, None)
+
+    def _write(self, update: EventUpdate) -> None:
+        event, frame = update.event, update.best_frame
+        assert frame is not None
+        caption = f"{event.type} {event.zone}"
+        if event.count is not None:
+            caption += f": {event.count}"
+        caption += f"  t={frame.pts:.1f}s  {event.camera_id}"
+        image = render_snapshot(
+            frame.image, self.polygons.get((event.camera_id, event.zone)), event.boxes, caption
+        )
+        data = encode_jpeg(image)
+        path = self.evidence_dir / event.camera_id / f"{event.id}.jpg"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".jpg.part")
+            partial.write_bytes(data)
+            partial.replace(path)
+        except OSError as exc:
+            logger.error("%s: cannot write evidence %s (%s); event kept without it", event.camera_id, path, exc)
+            return
+        self._written[event.id] = (str(path), hashlib.sha256(data).hexdigest())
+
+
+class QueueSink:
+    """Posts every change of an event to the dispatch queue (idempotent upsert)."""
+
+    def __init__(self, queue: SqliteEventQueue) -> None:
+        self.queue = queue
+        self.posted = 0
+
+    def post(self, update: EventUpdate) -> None:
+        if self.queue.post(update.event):
+            self.posted += 1
+
+
+class JsonlSink:
+    """Writes one JSON object per event, when the event is final."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self.handle = handle
+        self.written = 0
+
+    def post(self, update: EventUpdate) -> None:
+        if update.change is not Change.FINAL:
+            return
+        self.handle.write(json.dumps(update.event.model_dump(), ensure_ascii=False) + "\n")
+        self.handle.flush()
+        self.written += 1

@@ -1,0 +1,37 @@
+"""The detector interface: a batch of frames in, canonical detections out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from vision.types import Detections
+
+
+class ModelFileError(Exception):
+    """A weight file that is missing, corrupt, of the wrong kind or not the one registered."""
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """Batched detection in canonical labels (person, helmet, garbage, ...).
+
+    ``detect`` takes BGR images (any sizes) and returns one Detections per image, boxes in the
+    image's own pixels, labels already mapped through the model's class map.
+    """
+
+    name: str
+    labels: frozenset[str]
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]: ...
+
+
+def map_classes(
+    class_ids: np.ndarray, names: Sequence[str], class_map: Mapping[str, str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Model class ids -> (keep mask, canonical labels); classes absent from the map are dropped."""
+    canonical = np.array([class_map.get(names[int(i)], "") for i in class_ids], dtype=object)
+    keep = canonical != ""
+    return keep, canonical[keep]

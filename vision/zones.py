@@ -1,0 +1,46 @@
+"""A zone: a named polygon of one camera, and the hours its rules apply."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time
+
+import numpy as np
+
+from vision.geometry import points_in_polygon
+from vision.types import Detections
+
+
+@dataclass(frozen=True)
+class Zone:
+    name: str
+    polygon: np.ndarray
+    active_hours: Sequence[tuple[time, time]] = field(default_factory=tuple)
+
+    @classmethod
+    def from_points(
+        cls,
+        name: str,
+        points: Sequence[Sequence[float]],
+        active_hours: Sequence[tuple[time, time]] = (),
+    ) -> Zone:
+        return cls(name, np.asarray(points, dtype=np.float64).reshape(-1, 2), tuple(active_hours))
+
+    def contains(self, dets: Detections) -> np.ndarray:
+        """(N,) bool: detections standing in the zone (the bottom-centre of the box is inside)."""
+        if len(dets) == 0:
+            return np.zeros(0, dtype=bool)
+        return points_in_polygon(dets.bottom_center, self.polygon)
+
+    def is_active(self, moment: datetime) -> bool:
+        """Whether the zone's rules apply at ``moment`` (local clock time of the timestamp)."""
+        if not self.active_hours:
+            return True
+        clock = moment.time()
+        for start, end in self.active_hours:
+            if start <= end and start <= clock < end:
+                return True
+            if start > end and (clock >= start or clock < end):
+                return True
+        return False
