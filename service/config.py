@@ -6,13 +6,13 @@ Relative paths in a config file resolve against the directory of that file.
 
 from __future__ import annotations
 
-import math
 import re
 import types
 import typing
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -26,10 +26,13 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
-        raise ValueError("must be a finite number")
-    return value
+class KeyedValueError(ValueError):
+    """A validation error about a key below the object being validated; ``loc`` (relative to
+    that object) is appended to the key path the loader reports."""
+
+    def __init__(self, message: str, *loc: str | int) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
@@ -73,15 +76,18 @@ class ZoneRules(StrictModel):
 
     crowding: CrowdingOverrides | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_defaults(cls, value: Any) -> Any:
+        # `crowding:` with nothing after it is YAML null; it names the rule just like `{}`
+        if isinstance(value, dict):
+            return {k: {} if k in RULE_NAMES and v is None else v for k, v in value.items()}
+        return value
+
 
 class HourRange(StrictModel):
     start: time
     end: time
-
-    def contains(self, moment: time) -> bool:
-        if self.start <= self.end:
-            return self.start <= moment < self.end
-        return moment >= self.start or moment < self.end  # overnight, e.g. 22:00-06:00
 
 
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -118,7 +124,13 @@ class ZoneConfig(StrictModel):
     @classmethod
     def _parse_hours(cls, value: Any) -> Any:
         if isinstance(value, list):
-            return [_parse_hour_range(item) for item in value]
+            parsed = []
+            for index, item in enumerate(value):
+                try:
+                    parsed.append(_parse_hour_range(item))
+                except ValueError as exc:
+                    raise KeyedValueError(str(exc), index) from None
+            return parsed
         return value
 
     @field_validator("polygon")
@@ -140,7 +152,9 @@ class ZoneConfig(StrictModel):
     @model_validator(mode="after")
     def _needs_a_rule(self) -> ZoneConfig:
         if not self.rules.model_fields_set:
-            raise ValueError(f"zone '{self.name}' enforces no rule; name one of {list(RULE_NAMES)}")
+            raise KeyedValueError(
+                f"zone '{self.name}' enforces no rule; name one of {list(RULE_NAMES)}", "rules"
+            )
         return self
 
     def rule_names(self) -> list[str]:
@@ -188,9 +202,14 @@ class CameraConfig(StrictModel):
     @model_validator(mode="after")
     def _unique_zones(self) -> CameraConfig:
         seen: set[str] = set()
-        for zone in self.zones:
+        for index, zone in enumerate(self.zones):
             if zone.name in seen:
-                raise ValueError(f"zone name '{zone.name}' is used twice in camera '{self.id}'")
+                raise KeyedValueError(
+                    f"zone name '{zone.name}' is used twice in camera '{self.id}'",
+                    "zones",
+                    index,
+                    "name",
+                )
             seen.add(zone.name)
         return self
 
@@ -205,8 +224,15 @@ class ModelsConfig(StrictModel):
         description="Person detector: registry names in order of preference (the first whose "
         "weights are available is used) or paths to weight files",
     )
-    device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?)$", description="cpu or cuda:N")
+    device: str = Field("cpu", description="cpu or cuda:N")
     conf: FiniteFloat = Field(0.25, gt=0, lt=1, description="Detector confidence threshold")
+
+    @field_validator("device")
+    @classmethod
+    def _check_device(cls, device: str) -> str:
+        if not re.fullmatch(r"cpu|cuda(:\d+)?", device):
+            raise ValueError(f"unknown device '{device}' (use cpu, cuda or cuda:N)")
+        return device
 
     @field_validator("person", mode="before")
     @classmethod
@@ -254,6 +280,9 @@ class Config(StrictModel):
     """A streetwatch deployment: cameras, zones, rules, models, queue, evidence."""
 
     data_dir: Path = Field(Path(".streetwatch"), description="Queue, evidence and caches")
+    timezone: str = Field(
+        "UTC", description="IANA time zone of zone active hours, e.g. Asia/Shanghai"
+    )
     evidence_dir: Path | None = Field(None, description="Default <data_dir>/evidence")
     cameras: list[CameraConfig] = Field(min_length=1, max_length=4096)
     rules: RuleDefaults = Field(default_factory=RuleDefaults)
@@ -263,12 +292,29 @@ class Config(StrictModel):
     server: ServerConfig = Field(default_factory=ServerConfig)
     source_file: Path | None = Field(None, exclude=True, description="Set by the loader")
 
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone '{name}' (use an IANA name like Asia/Shanghai)"
+            ) from None
+        return name
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
     @model_validator(mode="after")
     def _unique_cameras(self) -> Config:
         seen: set[str] = set()
-        for camera in self.cameras:
+        for index, camera in enumerate(self.cameras):
             if camera.id in seen:
-                raise ValueError(f"camera id '{camera.id}' is used twice")
+                raise KeyedValueError(
+                    f"camera id '{camera.id}' is used twice", "cameras", index, "id"
+                )
             seen.add(camera.id)
         return self
 
@@ -299,9 +345,15 @@ class ConfigError(Exception):
     """A config problem, printed as one line: ``FILE: KEY.PATH: what is wrong``."""
 
     def __init__(self, file: str | Path, key: str, message: str) -> None:
-        self.file, self.key, self.message = str(file), key, message
+        # user text (keys, urls) can hold newlines; the error must stay on one line
+        file, key, message = (_one_line(str(part)) for part in (file, key, message))
+        self.file, self.key, self.message = file, key, message
         where = f"{self.file}: {key}: " if key else f"{self.file}: "
         super().__init__(where + message)
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def load_config(path: str | Path) -> Config:
@@ -371,7 +423,15 @@ def _key_path(loc: tuple[Any, ...]) -> str:
 def _first_error(path: Path, exc: ValidationError) -> ConfigError:
     errors = exc.errors(include_url=False)
     first = errors[0]
+    if first["type"] == "missing":
+        # a misspelt required key is both missing and unknown: the unknown one says more
+        parent = first["loc"][:-1]
+        extras = (e for e in errors if e["type"] == "extra_forbidden" and e["loc"][:-1] == parent)
+        first = next(extras, first)
     loc = tuple(p for p in first["loc"] if not _is_type_tag(p))
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, KeyedValueError):
+        loc += cause.loc
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         parent = _model_at(Config, loc[:-1])

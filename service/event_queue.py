@@ -131,8 +131,7 @@ class SqliteEventQueue:
         with self._connect() as db:
             total = db.execute(f"SELECT COUNT(*) FROM events {clause}", params).fetchone()[0]
             rows = db.execute(
-                f"SELECT payload FROM events {clause} ORDER BY last_seen DESC, id "
-                "LIMIT ? OFFSET ?",
+                f"SELECT payload FROM events {clause} ORDER BY last_seen DESC, id LIMIT ? OFFSET ?",
                 [*params, limit, offset],
             ).fetchall()
         items = [Event.model_validate(json.loads(row[0])) for row in rows]

@@ -20,10 +20,13 @@ from vision.zones import Zone
 logger = logging.getLogger(__name__)
 
 
-def build_zones(camera: CameraConfig) -> list[Zone]:
+def build_zones(config: Config, camera: CameraConfig) -> list[Zone]:
     return [
         Zone.from_points(
-            zone.name, zone.polygon, [(hours.start, hours.end) for hours in zone.active_hours]
+            zone.name,
+            zone.polygon,
+            [(hours.start, hours.end) for hours in zone.active_hours],
+            config.tz,
         )
         for zone in camera.zones
     ]
@@ -31,7 +34,7 @@ def build_zones(camera: CameraConfig) -> list[Zone]:
 
 def build_rules(config: Config, camera: CameraConfig) -> list[CrowdingRule]:
     rules = []
-    for zone_config, zone in zip(camera.zones, build_zones(camera), strict=True):
+    for zone_config, zone in zip(camera.zones, build_zones(config, camera), strict=True):
         if zone_config.rules.crowding is not None:
             settings = config.crowding_for(zone_config)
             thresholds = CrowdingThresholds(**settings.model_dump())
@@ -75,7 +78,7 @@ class CameraPipeline:
         self.detector = detector
         self.rules = build_rules(config, camera)
         self.dedup = EventDeduplicator(camera.id, source_key, dedup_settings(config))
-        polygons = {(camera.id, z.name): z.polygon for z in build_zones(camera)}
+        polygons = {(camera.id, z.name): z.polygon for z in build_zones(config, camera)}
         self.evidence = EvidenceWriter(config.evidence_path, polygons)
         self.sinks = list(sinks)
         self.times = StageTimes()

@@ -50,7 +50,9 @@ def pick_camera(config: Config, camera_id: str | None) -> CameraConfig:
         return config.camera(camera_id)
     if len(config.cameras) > 1:
         known = ", ".join(c.id for c in config.cameras)
-        raise KeyError(f"the config has {len(config.cameras)} cameras ({known}); pick one with --camera")
+        raise KeyError(
+            f"the config has {len(config.cameras)} cameras ({known}); pick one with --camera"
+        )
     return config.cameras[0]
 
 

@@ -57,7 +57,12 @@ class EvidenceWriter:
             partial.write_bytes(data)
             partial.replace(path)
         except OSError as exc:
-            logger.error("%s: cannot write evidence %s (%s); event kept without it", event.camera_id, path, exc)
+            logger.error(
+                "%s: cannot write evidence %s (%s); event kept without it",
+                event.camera_id,
+                path,
+                exc,
+            )
             return
         self._written[event.id] = (str(path), hashlib.sha256(data).hexdigest())
 

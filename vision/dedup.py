@@ -136,7 +136,9 @@ class EventDeduplicator:
         event.observations += 1
         event.score = round(max(event.score, candidate.score), 4)
         tracked.last_pts = candidate.pts
-        better = candidate.count is not None and (event.count is None or candidate.count > event.count)
+        better = candidate.count is not None and (
+            event.count is None or candidate.count > event.count
+        )
         if better:
             event.count = candidate.count
             event.boxes = candidate.boxes
@@ -153,13 +155,17 @@ class EventDeduplicator:
             if key in exclude:
                 continue
             tracked = self._tracked[key]
-            if tracked.closed_pts is None and now_pts - tracked.last_pts >= self.settings.close_after_s:
+            if (
+                tracked.closed_pts is None
+                and now_pts - tracked.last_pts >= self.settings.close_after_s
+            ):
                 tracked.closed_pts = now_pts
                 tracked.event.status = "closed"
                 updates.append(EventUpdate(Change.CLOSED, tracked.event.model_copy()))
             if (
                 tracked.closed_pts is not None
-                and now_pts - tracked.last_pts >= self.settings.close_after_s + self.settings.cooldown_s
+                and now_pts - tracked.last_pts
+                >= self.settings.close_after_s + self.settings.cooldown_s
             ):
                 updates.append(EventUpdate(Change.FINAL, tracked.event.model_copy()))
                 del self._tracked[key]

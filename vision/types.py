@@ -73,7 +73,7 @@ class Detections:
 
     @property
     def bottom_center(self) -> np.ndarray:
-        """(N, 2) points where an object stands on the ground: the middle of the box's bottom edge."""
+        """(N, 2) points where an object stands: the middle of each box's bottom edge."""
         return np.stack([(self.xyxy[:, 0] + self.xyxy[:, 2]) / 2, self.xyxy[:, 3]], axis=1)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, tzinfo
 
 import numpy as np
 
@@ -17,6 +17,8 @@ class Zone:
     name: str
     polygon: np.ndarray
     active_hours: Sequence[tuple[time, time]] = field(default_factory=tuple)
+    tz: tzinfo | None = None
+    """Time zone the active hours are written in (None: the timestamp's own)."""
 
     @classmethod
     def from_points(
@@ -24,8 +26,10 @@ class Zone:
         name: str,
         points: Sequence[Sequence[float]],
         active_hours: Sequence[tuple[time, time]] = (),
+        tz: tzinfo | None = None,
     ) -> Zone:
-        return cls(name, np.asarray(points, dtype=np.float64).reshape(-1, 2), tuple(active_hours))
+        polygon = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        return cls(name, polygon, tuple(active_hours), tz)
 
     def contains(self, dets: Detections) -> np.ndarray:
         """(N,) bool: detections standing in the zone (the bottom-centre of the box is inside)."""
@@ -34,10 +38,10 @@ class Zone:
         return points_in_polygon(dets.bottom_center, self.polygon)
 
     def is_active(self, moment: datetime) -> bool:
-        """Whether the zone's rules apply at ``moment`` (local clock time of the timestamp)."""
+        """Whether the zone's rules apply at ``moment`` (clock time in the zone's time zone)."""
         if not self.active_hours:
             return True
-        clock = moment.time()
+        clock = (moment.astimezone(self.tz) if self.tz else moment).time()
         for start, end in self.active_hours:
             if start <= end and start <= clock < end:
                 return True

@@ -46,7 +46,9 @@ class UltralyticsDetector:
         except Exception as exc:  # ultralytics raises many kinds on a bad file
             raise ModelFileError(f"{path}: not a loadable Ultralytics YOLO model ({exc})") from None
         names = self.model.names
-        self.class_names = [names[i] for i in sorted(names)] if isinstance(names, dict) else list(names)
+        self.class_names = (
+            [names[i] for i in sorted(names)] if isinstance(names, dict) else list(names)
+        )
         unknown = sorted(set(self.class_map) - set(self.class_names))
         if unknown:
             raise ModelFileError(
@@ -57,15 +59,10 @@ class UltralyticsDetector:
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         if not images:
             return []
-        results = self.model.predict(
-            list(images),
-            imgsz=self.input_size,
-            conf=self.conf,
-            iou=self.iou,
-            device=self.device,
-            half=self.half,
-            verbose=False,
-        )
+        options = {"imgsz": self.input_size, "conf": self.conf, "iou": self.iou}
+        if self.half:  # only passed when set: newer Ultralytics warns on every call otherwise
+            options["half"] = True
+        results = self.model.predict(list(images), device=self.device, verbose=False, **options)
         return [self._convert(result) for result in results]
 
     def _convert(self, result) -> Detections:  # noqa: ANN001 - ultralytics Results

@@ -73,12 +73,17 @@ class YoloxOnnxDetector:
         blobs, ratios = zip(*(self._letterbox(image) for image in images), strict=True)
         batch = np.stack(blobs)
         if self.fixed_batch == 1 or self.fixed_batch is None and len(images) == 1:
-            raw = np.concatenate([self.session.run(None, {self.input_name: b[None]})[0] for b in batch])
+            raw = np.concatenate(
+                [self.session.run(None, {self.input_name: b[None]})[0] for b in batch]
+            )
         elif self.fixed_batch is None:
             raw = self.session.run(None, {self.input_name: batch})[0]
         else:
             raw = np.concatenate(
-                [self._run_padded(batch[i : i + self.fixed_batch]) for i in range(0, len(batch), self.fixed_batch)]
+                [
+                    self._run_padded(batch[i : i + self.fixed_batch])
+                    for i in range(0, len(batch), self.fixed_batch)
+                ]
             )
         return [self._decode(raw[i], ratios[i]) for i in range(len(images))]
 

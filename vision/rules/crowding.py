@@ -48,7 +48,10 @@ class CrowdingRule:
             if self._since is None or gap_broken:
                 self._since = frame.pts
             self._last_crowded = frame.pts
-        elif self._last_crowded is not None and frame.pts - self._last_crowded > self.thresholds.max_gap_s:
+        elif (
+            self._last_crowded is not None
+            and frame.pts - self._last_crowded > self.thresholds.max_gap_s
+        ):
             self._since = self._last_crowded = None
         if count < self.thresholds.min_people or self._since is None:
             return []
