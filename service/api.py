@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
 from service.config import Config
 from service.event_queue import SqliteEventQueue
+from service.health_store import CameraHealthStore
 from vision.types import Event, utc_iso
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -25,6 +26,22 @@ class Health(BaseModel):
     queue: str
     events: int
     cameras: list[str]
+
+
+class CameraStatus(BaseModel):
+    id: str
+    kind: str
+    state: str = "unknown"
+    since: str | None = None
+    last_frame_age_s: float | None = None
+    frames_in: int = 0
+    frames_analysed: int = 0
+    frames_dropped: int = 0
+    restarts: int = 0
+    last_error: str | None = None
+    width: int | None = None
+    height: int | None = None
+    updated_at: str | None = None
 
 
 class EventList(BaseModel):
@@ -48,6 +65,7 @@ def _since(value: str | None) -> str | None:
 
 def create_app(config: Config) -> FastAPI:
     queue = SqliteEventQueue(config.queue_url)
+    health_store = CameraHealthStore(config.queue_url)
     evidence_root = config.evidence_path.resolve()
     app = FastAPI(
         title="streetwatch",
@@ -96,6 +114,72 @@ def create_app(config: Config) -> FastAPI:
         if not path.is_relative_to(evidence_root) or not path.is_file():
             raise HTTPException(404, f"snapshot of event '{event_id}' is missing")
         return FileResponse(path, media_type="image/jpeg")
+
+    def camera_statuses() -> list[CameraStatus]:
+        stored = health_store.read()
+        statuses = []
+        for camera in config.cameras:
+            record = stored.get(camera.id, {})
+            fields = {k: v for k, v in record.items() if k in CameraStatus.model_fields}
+            fields.pop("camera_id", None)
+            statuses.append(CameraStatus(id=camera.id, kind=camera.kind, **fields))
+        return statuses
+
+    @app.get("/cameras", response_model=list[CameraStatus])
+    def list_cameras() -> list[CameraStatus]:
+        """Every configured camera with the health its worker last reported."""
+        return camera_statuses()
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    def metrics() -> PlainTextResponse:
+        """Prometheus text format: camera states and counters, events per type."""
+        lines = []
+
+        def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]):
+            lines.append(f"# HELP streetwatch_{name} {help_text}")
+            lines.append(f"# TYPE streetwatch_{name} {kind}")
+            lines.extend(f"streetwatch_{name}{labels} {value:g}" for labels, value in samples)
+
+        cams = camera_statuses()
+        states = ["starting", "online", "frozen", "offline", "stopped", "unknown"]
+        metric(
+            "camera_up",
+            "gauge",
+            "1 when the camera delivers frames",
+            [(f'{{camera="{c.id}"}}', float(c.state in ("online", "frozen"))) for c in cams],
+        )
+        metric(
+            "camera_state",
+            "gauge",
+            "Camera health state (one-hot)",
+            [
+                (f'{{camera="{c.id}",state="{s}"}}', float(c.state == s))
+                for c in cams
+                for s in states
+            ],
+        )
+        for name, attr, help_text in [
+            ("frames_in_total", "frames_in", "Frames decoded"),
+            ("frames_analysed_total", "frames_analysed", "Frames run through detection"),
+            ("frames_dropped_total", "frames_dropped", "Frames replaced before analysis"),
+            ("decoder_restarts_total", "restarts", "Decoder restarts"),
+        ]:
+            samples = [(f'{{camera="{c.id}"}}', float(getattr(c, attr))) for c in cams]
+            metric(name, "counter", help_text, samples)
+        ages = [(f'{{camera="{c.id}"}}', c.last_frame_age_s) for c in cams]
+        metric(
+            "last_frame_age_seconds",
+            "gauge",
+            "Age of the newest frame when last reported",
+            [(labels, age) for labels, age in ages if age is not None],
+        )
+        metric(
+            "events",
+            "gauge",
+            "Events in the queue by type",
+            [(f'{{type="{t}"}}', float(n)) for t, n in sorted(queue.count_by_type().items())],
+        )
+        return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def review_page(

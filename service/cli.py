@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 from datetime import datetime
@@ -108,6 +109,64 @@ def replay(
         f"({result.fps:.1f} frames/s, model {result.model}); {result.events} events, "
         f"queue {cfg.queue_url}" + (f", events in {events_out}" if events_out else "")
     )
+
+
+@app.command()
+def run(
+    config: ConfigOption,
+    camera: Annotated[
+        list[str] | None, typer.Option(help="Run only these cameras (repeatable)")
+    ] = None,
+    serve_ui: Annotated[
+        bool, typer.Option("--serve/--worker-only", help="Also serve the API and review UI")
+    ] = True,
+    port: Annotated[int | None, typer.Option(help="Port (default from config)")] = None,
+) -> None:
+    """Run the live workers over the configured cameras (and the service), until SIGTERM."""
+    from models.registry import RegistryError
+    from service.event_queue import QueueError
+    from service.replay import load_person_detector
+    from service.worker import LiveWorker
+    from vision.detectors.base import ModelFileError
+
+    cfg = load_or_exit(config)
+    try:
+        detector, model = load_person_detector(cfg)
+        worker = LiveWorker(cfg, detector, camera_ids=camera or None)
+    except KeyError as exc:
+        fail(str(exc.args[0]), code=2)
+    except (ModelFileError, RegistryError, QueueError) as exc:
+        fail(str(exc))
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    server = None
+    if serve_ui:
+        server = _background_server(cfg, cfg.server.host, port or cfg.server.port)
+    typer.echo(
+        f"streetwatch run: {len(worker.sources)} camera(s), model {model}, queue {cfg.queue_url}"
+    )
+    try:
+        worker.run(stop)
+    finally:
+        if server is not None:
+            server.should_exit = True
+    typer.echo("streetwatch run: stopped; decoders terminated")
+
+
+def _background_server(cfg: Config, host: str, port: int):
+    import uvicorn
+
+    from service.api import create_app
+
+    class Server(uvicorn.Server):
+        def install_signal_handlers(self) -> None:  # the worker's main thread owns signals
+            pass
+
+    server = Server(uvicorn.Config(create_app(cfg), host=host, port=port, log_level="warning"))
+    threading.Thread(target=server.run, name="api", daemon=True).start()
+    typer.echo(f"streetwatch review UI: http://{host}:{port}/  (API docs: /docs, events: /events)")
+    return server
 
 
 @app.command()

@@ -170,6 +170,15 @@ class CameraConfig(StrictModel):
         None, description="3x3 image-to-ground homography (row-major), optional"
     )
     zones: list[ZoneConfig] = Field(min_length=1, description="Zones with the rules they enforce")
+    sampling: Literal["auto", "keyframes", "fps"] = Field(
+        "auto",
+        description="Live decoding: keyframes only, an fps filter, or auto (keyframes when the "
+        "analysis interval is at least gop_s)",
+    )
+    gop_s: FiniteFloat = Field(2.0, gt=0, le=60, description="The camera's keyframe interval")
+    max_width: int | None = Field(
+        None, ge=64, le=8192, description="Downscale in the decoder to at most this width"
+    )
 
     @field_validator("url")
     @classmethod
@@ -271,6 +280,30 @@ class EventSettings(StrictModel):
     )
 
 
+class LiveConfig(StrictModel):
+    """How workers pull live cameras (``streetwatch run``)."""
+
+    hwaccel: Literal["cuda"] | None = Field(None, description="GPU decode on GPU nodes")
+    open_timeout_s: FiniteFloat = Field(10.0, gt=0, le=300, description="Connect + first frame")
+    io_timeout_s: FiniteFloat = Field(5.0, gt=0, le=300, description="RTSP socket timeout")
+    stall_timeout_s: FiniteFloat = Field(
+        10.0, gt=0, le=3600, description="Restart the decoder when no frame arrives this long"
+    )
+    backoff_initial_s: FiniteFloat = Field(1.0, gt=0, le=600)
+    backoff_max_s: FiniteFloat = Field(60.0, gt=0, le=3600)
+    frozen_after_s: FiniteFloat = Field(
+        30.0, gt=0, description="Identical frames this long mark the camera frozen"
+    )
+    offline_event_after_s: FiniteFloat = Field(
+        120.0, ge=0, description="A camera offline this long becomes a camera_offline event"
+    )
+    clip_pre_s: FiniteFloat = Field(4.0, ge=0, le=120, description="Clip seconds before an event")
+    clip_post_s: FiniteFloat = Field(4.0, ge=0, le=120, description="Clip seconds after it opens")
+    segment_s: FiniteFloat = Field(2.0, gt=0, le=60, description="Ring buffer segment length")
+    clips: bool = Field(True, description="Keep a ring of encoded segments and cut event clips")
+    loop_files: bool = Field(True, description="File cameras replay in a loop at real time")
+
+
 class ServerConfig(StrictModel):
     host: str = Field("127.0.0.1", description="Bind address of the API and review UI")
     port: int = Field(8000, ge=1, le=65535)
@@ -290,6 +323,7 @@ class Config(StrictModel):
     queue: QueueConfig = Field(default_factory=QueueConfig)
     events: EventSettings = Field(default_factory=EventSettings)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    live: LiveConfig = Field(default_factory=LiveConfig)
     source_file: Path | None = Field(None, exclude=True, description="Set by the loader")
 
     @field_validator("timezone")

@@ -137,6 +137,11 @@ class SqliteEventQueue:
         items = [Event.model_validate(json.loads(row[0])) for row in rows]
         return EventPage(items, total, limit, offset)
 
+    def count_by_type(self) -> dict[str, int]:
+        with self._connect() as db:
+            rows = db.execute("SELECT type, COUNT(*) FROM events GROUP BY type").fetchall()
+        return {t: int(n) for t, n in rows}
+
     def count(self) -> int:
         with self._connect() as db:
             return int(db.execute("SELECT COUNT(*) FROM events").fetchone()[0])

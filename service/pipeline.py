@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,11 +42,12 @@ def build_rules(config: Config, camera: CameraConfig) -> list[CrowdingRule]:
     return rules
 
 
-def dedup_settings(config: Config) -> DedupSettings:
+def dedup_settings(config: Config, *, live: bool = False) -> DedupSettings:
     return DedupSettings(
         close_after_s=config.events.close_after_s,
         cooldown_s=config.events.cooldown_s,
         id_bucket_s=config.events.id_bucket_s,
+        bucket_by_wall=live,
     )
 
 
@@ -60,7 +61,6 @@ class StageTimes:
     frames: int = 0
     events_opened: int = 0
     peak_people: int = 0
-    counts: list[int] = field(default_factory=list)
 
 
 class CameraPipeline:
@@ -73,11 +73,13 @@ class CameraPipeline:
         detector: Detector,
         source_key: str,
         sinks: Sequence[EventSink],
+        *,
+        live: bool = False,
     ) -> None:
         self.camera = camera
         self.detector = detector
         self.rules = build_rules(config, camera)
-        self.dedup = EventDeduplicator(camera.id, source_key, dedup_settings(config))
+        self.dedup = EventDeduplicator(camera.id, source_key, dedup_settings(config, live=live))
         polygons = {(camera.id, z.name): z.polygon for z in build_zones(config, camera)}
         self.evidence = EvidenceWriter(config.evidence_path, polygons)
         self.sinks = list(sinks)
@@ -92,20 +94,26 @@ class CameraPipeline:
         return updates
 
     def observe(self, frame: Frame, dets: Detections) -> list[EventUpdate]:
-        """Rules, dedup and sinks for a frame already run through the detector."""
+        """Rules, dedup and sinks for a frame already run through the detector (boxes in the
+        frame's own pixels; scaled here to source pixels when the decoder downscaled)."""
         started = time.perf_counter()
+        if frame.scale != 1.0 and len(dets):
+            dets = Detections(dets.xyxy * frame.scale, dets.label, dets.score)
         candidates: list[Candidate] = []
         for rule in self.rules:
             candidates.extend(rule.update(frame, dets))
-        updates = self.dedup.update(frame, candidates)
-        ruled = time.perf_counter()
-        self._dispatch(updates)
-        self.times.rules_s += ruled - started
-        self.times.sinks_s += time.perf_counter() - ruled
+        self.times.rules_s += time.perf_counter() - started
         self.times.frames += 1
         people = int(np.count_nonzero(dets.label == "person"))
-        self.times.counts.append(people)
         self.times.peak_people = max(self.times.peak_people, people)
+        return self.report(frame, candidates)
+
+    def report(self, frame: Frame, candidates: list[Candidate]) -> list[EventUpdate]:
+        """Dedup and dispatch candidates (from the rules, or from camera health)."""
+        started = time.perf_counter()
+        updates = self.dedup.update(frame, candidates)
+        self._dispatch(updates)
+        self.times.sinks_s += time.perf_counter() - started
         return updates
 
     def finish(self) -> list[EventUpdate]:

@@ -17,6 +17,14 @@ from vision.evidence import encode_jpeg, render_snapshot
 logger = logging.getLogger(__name__)
 
 
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class EventSink(Protocol):
     def post(self, update: EventUpdate) -> None: ...
 
@@ -46,9 +54,11 @@ class EvidenceWriter:
         if event.count is not None:
             caption += f": {event.count}"
         caption += f"  t={frame.pts:.1f}s  {event.camera_id}"
-        image = render_snapshot(
-            frame.image, self.polygons.get((event.camera_id, event.zone)), event.boxes, caption
-        )
+        polygon = self.polygons.get((event.camera_id, event.zone))
+        boxes = [[v / frame.scale for v in box] for box in event.boxes]
+        if polygon is not None:
+            polygon = polygon / frame.scale
+        image = render_snapshot(frame.image, polygon, boxes, caption)
         data = encode_jpeg(image)
         path = self.evidence_dir / event.camera_id / f"{event.id}.jpg"
         try:

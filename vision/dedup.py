@@ -24,6 +24,9 @@ class DedupSettings:
     id_bucket_s: float = 60.0
     refresh_s: float = 10.0
     """Post an unchanged open event again (new last_seen) at most this often."""
+    bucket_by_wall: bool = False
+    """Live sources: the id's first-seen bucket is UTC time, so a restarted worker that sees the
+    same violation again derives the same id. Replays bucket by seconds into the video."""
 
 
 class Change(StrEnum):
@@ -102,11 +105,12 @@ class EventDeduplicator:
 
     def _open(self, frame: Frame, candidate: Candidate) -> _Tracked:
         start_pts = candidate.started_pts if candidate.started_pts is not None else candidate.pts
-        bucket = int(start_pts // self.settings.id_bucket_s)
+        first_wall = candidate.wall - timedelta(seconds=candidate.pts - start_pts)
+        clock = first_wall.timestamp() if self.settings.bucket_by_wall else start_pts
+        bucket = int(clock // self.settings.id_bucket_s)
         counter_key = (candidate.type, candidate.zone, bucket)
         n = self._ids_per_bucket[counter_key]
         self._ids_per_bucket[counter_key] += 1
-        first_wall = candidate.wall - timedelta(seconds=candidate.pts - start_pts)
         event = Event(
             id=event_id(self.camera_id, self.source_key, candidate.type, candidate.zone, bucket, n),
             type=candidate.type,

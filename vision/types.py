@@ -27,6 +27,8 @@ class Frame:
     pts: float
     wall: datetime
     image: np.ndarray = field(repr=False)
+    scale: float = 1.0
+    """Source pixels per image pixel (> 1 when the decoder downscaled the stream)."""
 
     @property
     def height(self) -> int:
@@ -125,5 +127,7 @@ class Event(BaseModel):
     observations: int = Field(default=1, description="Frames on which the rule fired")
     snapshot: str | None = Field(default=None, description="JPEG with zone and boxes drawn")
     snapshot_sha256: str | None = None
+    clip: str | None = Field(default=None, description="MP4 around the event (live sources)")
+    clip_sha256: str | None = None
 
     WALL_CLOCK_FIELDS: ClassVar[frozenset[str]] = frozenset({"first_seen", "last_seen"})

@@ -1,0 +1,281 @@
+"""The live worker: many cameras in one process, one shared detector, batches across cameras.
+
+Each camera has a supervised decoder (streams.live_source) that keeps only its newest frame; the
+worker loop takes every camera's fresh frame, runs the detector once on the whole batch, then
+each camera's rules, dedup, evidence and the queue. Camera health is stored for the API, and a
+camera offline for too long becomes a ``camera_offline`` event, deduplicated like any other.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from service.config import CameraConfig, Config
+from service.event_queue import SqliteEventQueue
+from service.health_store import CameraHealthStore
+from service.pipeline import CameraPipeline
+from service.sinks import QueueSink, sha256_file
+from streams.clip_ring import export_clip
+from streams.live_source import HealthState, LiveSettings, LiveSource
+from vision.dedup import Change, EventUpdate
+from vision.detectors.base import Detector
+from vision.types import Candidate, Frame
+
+logger = logging.getLogger(__name__)
+
+CAMERA_OFFLINE = "camera_offline"
+CAMERA_ZONE = "camera"
+
+
+def live_settings(config: Config, camera: CameraConfig) -> LiveSettings:
+    live = config.live
+    return LiveSettings(
+        analysis_fps=camera.analysis_fps,
+        gop_s=camera.gop_s,
+        sampling=camera.sampling,
+        max_width=camera.max_width,
+        hwaccel=live.hwaccel,
+        open_timeout_s=live.open_timeout_s,
+        io_timeout_s=live.io_timeout_s,
+        stall_timeout_s=live.stall_timeout_s,
+        backoff_initial_s=live.backoff_initial_s,
+        backoff_max_s=live.backoff_max_s,
+        frozen_after_s=live.frozen_after_s,
+        segment_dir=(config.data_dir / "ring" / camera.id) if live.clips else None,
+        segment_s=live.segment_s,
+        segment_count=max(4, int((live.clip_pre_s + live.clip_post_s) / live.segment_s) + 6),
+        loop_file=live.loop_files,
+    )
+
+
+@dataclass(order=True)
+class _ClipJob:
+    due: float
+    event_id: str
+    camera_id: str
+    start: datetime
+    end: datetime
+
+
+class ClipSink:
+    """Cuts an evidence clip (``clip_pre_s`` before to ``clip_post_s`` after the event opened)
+    from the camera's segment ring once the "after" part is recorded, and stamps it on the event.
+
+    Put it before the queue sink: it stamps clips already cut on every update it sees."""
+
+    def __init__(
+        self,
+        queue: SqliteEventQueue,
+        evidence_dir: Path,
+        segment_dirs: dict[str, Path],
+        pre_s: float,
+        post_s: float,
+        segment_s: float,
+    ) -> None:
+        self.queue = queue
+        self.evidence_dir = evidence_dir
+        self.segment_dirs = segment_dirs
+        self.pre_s, self.post_s, self.segment_s = pre_s, post_s, segment_s
+        self._jobs: list[_ClipJob] = []
+        self._done: dict[str, tuple[str, str]] = {}
+        self._lock = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="clips", daemon=True)
+        self._thread.start()
+        self.exported = 0
+
+    def post(self, update: EventUpdate) -> None:
+        event = update.event
+        with self._lock:
+            if event.id in self._done:
+                event.clip, event.clip_sha256 = self._done[event.id]
+            is_new = update.change is Change.OPENED and event.observations == 1
+            has_video = event.type != CAMERA_OFFLINE and event.camera_id in self.segment_dirs
+            if is_new and has_video:
+                opened = datetime.fromisoformat(event.last_seen.replace("Z", "+00:00"))
+                due = time.time() + self.post_s + 2 * self.segment_s + 0.5
+                heapq.heappush(
+                    self._jobs,
+                    _ClipJob(
+                        due,
+                        event.id,
+                        event.camera_id,
+                        opened - timedelta(seconds=self.pre_s),
+                        opened + timedelta(seconds=self.post_s),
+                    ),
+                )
+                self._lock.notify()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._lock:
+            self._lock.notify_all()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                if not self._jobs:
+                    self._lock.wait(1.0)
+                    continue
+                wait = self._jobs[0].due - time.time()
+                if wait > 0:
+                    self._lock.wait(min(wait, 1.0))
+                    continue
+                job = heapq.heappop(self._jobs)
+            self._export(job)
+
+    def _export(self, job: _ClipJob) -> None:
+        target = self.evidence_dir / job.camera_id / f"{job.event_id}.mp4"
+        try:
+            path = export_clip(
+                self.segment_dirs[job.camera_id], job.start, job.end, target, self.segment_s
+            )
+        except Exception:  # a clip is best-effort evidence; never take the worker down
+            logger.exception("%s: clip for event %s failed", job.camera_id, job.event_id)
+            return
+        if path is None:
+            return
+        digest = sha256_file(path)
+        with self._lock:
+            self._done[job.event_id] = (str(path), digest)
+        event = self.queue.get(job.event_id)
+        if event is not None:
+            self.queue.post(event.model_copy(update={"clip": str(path), "clip_sha256": digest}))
+        self.exported += 1
+        logger.info("%s: clip %s", job.camera_id, path)
+
+
+class LiveWorker:
+    """Runs the configured cameras until ``stop`` is set; decoders never outlive it."""
+
+    def __init__(
+        self,
+        config: Config,
+        detector: Detector,
+        camera_ids: list[str] | None = None,
+        *,
+        max_batch: int = 16,
+    ) -> None:
+        self.config = config
+        self.detector = detector
+        self.max_batch = max_batch
+        cameras = [config.camera(c) for c in camera_ids] if camera_ids else config.cameras
+        self.queue = SqliteEventQueue(config.queue_url)
+        self.health_store = CameraHealthStore(config.queue_url)
+        self.sources: dict[str, LiveSource] = {}
+        self.pipelines: dict[str, CameraPipeline] = {}
+        segment_dirs: dict[str, Path] = {}
+        for camera in cameras:
+            settings = live_settings(config, camera)
+            self.sources[camera.id] = LiveSource(camera.id, camera.url, settings)
+            if settings.segment_dir is not None:
+                segment_dirs[camera.id] = settings.segment_dir
+        live = config.live
+        self.clips = ClipSink(
+            self.queue,
+            config.evidence_path,
+            segment_dirs,
+            live.clip_pre_s,
+            live.clip_post_s,
+            live.segment_s,
+        )
+        queue_sink = QueueSink(self.queue)
+        for camera in cameras:
+            self.pipelines[camera.id] = CameraPipeline(
+                config, camera, detector, "live", [self.clips, queue_sink], live=True
+            )
+        self._last_index = dict.fromkeys(self.sources, -1)
+        self.batches = 0
+        self.detect_s = 0.0
+
+    def run(self, stop: threading.Event) -> None:
+        for source in self.sources.values():
+            source.start()
+        last_health = 0.0
+        try:
+            while not stop.is_set():
+                frames = self._fresh_frames()
+                if frames:
+                    self._analyse(frames)
+                else:
+                    stop.wait(0.02)
+                if time.monotonic() - last_health >= 1.0:
+                    self._check_health()
+                    last_health = time.monotonic()
+        finally:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        for source in self.sources.values():
+            source.stop()
+        for pipeline in self.pipelines.values():
+            pipeline.finish()
+        self.clips.stop()
+        self._store_health()
+
+    def frames_analysed(self) -> dict[str, int]:
+        return {cam: p.times.frames for cam, p in self.pipelines.items()}
+
+    def _fresh_frames(self) -> list[Frame]:
+        frames = []
+        for camera_id, source in self.sources.items():
+            frame = source.latest(self._last_index[camera_id])
+            if frame is not None:
+                self._last_index[camera_id] = frame.index
+                frames.append(frame)
+        return frames
+
+    def _analyse(self, frames: list[Frame]) -> None:
+        for start in range(0, len(frames), self.max_batch):
+            batch = frames[start : start + self.max_batch]
+            began = time.perf_counter()
+            detections = self.detector.detect([f.image for f in batch])
+            self.detect_s += time.perf_counter() - began
+            self.batches += 1
+            for frame, dets in zip(batch, detections, strict=True):
+                self.pipelines[frame.camera_id].observe(frame, dets)
+
+    def _check_health(self) -> None:
+        healths = self._store_health()
+        now = datetime.now(UTC)
+        for health in healths:
+            down = health.state is HealthState.OFFLINE or (
+                health.state is HealthState.STARTING and health.restarts > 0
+            )
+            if not down:
+                continue
+            down_for = (now - health.since).total_seconds()
+            if down_for < self.config.live.offline_event_after_s:
+                continue
+            source = self.sources[health.camera_id]
+            last = source.last_frame
+            image = last.image if last is not None else np.zeros((360, 640, 3), np.uint8)
+            frame = Frame(health.camera_id, -1, source.clock(), now, image, 1.0)
+            candidate = Candidate(
+                type=CAMERA_OFFLINE,
+                camera_id=health.camera_id,
+                zone=CAMERA_ZONE,
+                pts=frame.pts,
+                wall=now,
+                score=1.0,
+                boxes=[],
+                started_pts=frame.pts - down_for,
+            )
+            self.pipelines[health.camera_id].report(frame, [candidate])
+
+    def _store_health(self):
+        healths = [source.health() for source in self.sources.values()]
+        try:
+            self.health_store.write(healths, self.frames_analysed())
+        except Exception:  # noqa: BLE001 - health is advisory; the next tick retries
+            logger.exception("cannot store camera health")
+        return healths
