@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Set up streetwatch on a fresh Debian/Ubuntu machine: system packages (apt), a virtual
 # environment in .venv with the project and its dev tools. Safe to run again: it skips what is done.
+#   scripts/setup.sh          what the service needs
+#   scripts/setup.sh --test   plus what the test suite needs (GStreamer's RTSP server)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(ffmpeg)  # ffmpeg + ffprobe: the decoder of every camera
+if [ "${1:-}" = "--test" ]; then
+  # a real RTSP server on 127.0.0.1 for the live-camera tests, run by Debian's python3 (gi)
+  APT_PACKAGES+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-tools
+    gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
+    gstreamer1.0-plugins-bad gstreamer1.0-libav)
+fi
 PYTHON=${PYTHON:-python3}
 
 need_apt=()

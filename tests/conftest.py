@@ -48,3 +48,45 @@ def vtest_frames(vtest):
     from streams.file_source import FileSource
 
     return list(FileSource("demo-01", vtest, 2.0, ANCHOR))
+
+
+@pytest.fixture(scope="session")
+def h264_clips(tmp_path_factory, vtest, street_1080p) -> dict[str, tuple[Path, float]]:
+    """Real clips re-encoded once for the RTSP test server: name -> (h264 file, fps)."""
+    from streams.testing.rtsp import encode_clip, gst_rtsp_available
+
+    reason = gst_rtsp_available()
+    if reason:
+        pytest.skip(f"no RTSP test server: {reason}")
+    folder = tmp_path_factory.mktemp("h264")
+    still = folder / "still.png"
+    import cv2
+
+    from streams.file_source import FileSource
+
+    first = next(iter(FileSource("still", vtest, 1.0, ANCHOR)))
+    cv2.imwrite(str(still), first.image)
+    return {
+        "vtest": (encode_clip(vtest, folder / "vtest.h264", gop=10), 10.0),
+        "street": (encode_clip(street_1080p, folder / "street.h264", gop=25), 25.0),
+        "still": (encode_clip(still, folder / "still.h264", gop=10, loop_still=50), 10.0),
+    }
+
+
+@pytest.fixture(scope="module")
+def rtsp_server(h264_clips):
+    """A real RTSP server on 127.0.0.1 serving the clips as endless live cameras."""
+    from streams.testing.rtsp import RtspTestServer
+
+    with RtspTestServer(h264_clips) as server:
+        yield server
+
+
+@pytest.fixture
+def own_rtsp_server(h264_clips):
+    """A server of the test's own, not yet started: for killing, freezing and restarting."""
+    from streams.testing.rtsp import RtspTestServer
+
+    server = RtspTestServer(h264_clips)
+    yield server
+    server.kill()
