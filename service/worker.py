@@ -97,6 +97,8 @@ class ClipSink:
         with self._lock:
             if event.id in self._done:
                 event.clip, event.clip_sha256 = self._done[event.id]
+                if update.change is Change.FINAL:  # no later update needs it: bounded memory
+                    del self._done[event.id]
             is_new = update.change is Change.OPENED and event.observations == 1
             has_video = event.type != CAMERA_OFFLINE and event.camera_id in self.segment_dirs
             if is_new and has_video:
