@@ -1,17 +1,22 @@
-"""The embedded dispatch queue: SQLite in WAL mode, idempotent upsert keyed by event id.
+"""The dispatch queue: the interface every backend offers, and the embedded backend (SQLite
+in WAL mode, idempotent upsert keyed by event id).
 
 Posting the same event again (a retry, a replay of the same video, a restarted worker) never
-creates a second row; a newer observation of an event updates it, a stale one is ignored.
+creates a second row; a newer observation of an event updates it, a stale one is ignored. Every
+post that changed something is also delivered, in order, to consumers (the case builder), who
+acknowledge what they handled: at-least-once delivery, idempotent by event id.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from vision.types import Event
 
@@ -32,6 +37,15 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_time ON events (last_seen DESC);
 CREATE INDEX IF NOT EXISTS events_by_type ON events (type, last_seen DESC);
 CREATE INDEX IF NOT EXISTS events_by_camera ON events (camera_id, last_seen DESC);
+CREATE TABLE IF NOT EXISTS deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS consumer_offsets (
+    consumer TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+);
 """
 
 UPSERT = """
@@ -50,6 +64,36 @@ WHERE excluded.observations > events.observations
 
 class QueueError(Exception):
     """The queue URL or database is unusable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One posted change of an event, as a consumer receives it."""
+
+    id: str
+    event: Event
+
+
+class EventQueue(Protocol):
+    """What every queue backend offers (SQLite embedded; Redis Streams for many nodes)."""
+
+    url: str
+
+    def post(self, event: Event) -> bool: ...
+    def get(self, event_id: str) -> Event | None: ...
+    def list(
+        self,
+        *,
+        type: str | None = None,
+        camera_id: str | None = None,
+        since: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> EventPage: ...
+    def count(self) -> int: ...
+    def count_by_type(self) -> dict[str, int]: ...
+    def read_new(self, consumer: str, limit: int = 100, block_s: float = 0.0) -> list[Delivery]: ...
+    def ack(self, consumer: str, deliveries: list[Delivery]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +144,19 @@ class SqliteEventQueue:
             "payload": event.model_dump_json(),
         }
         with self._connect() as db:
-            return db.execute(UPSERT, row).rowcount > 0
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                changed = db.execute(UPSERT, row).rowcount > 0
+                if changed:
+                    db.execute(
+                        "INSERT INTO deliveries (event_id, payload) VALUES (?, ?)",
+                        (event.id, row["payload"]),
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return changed
 
     def get(self, event_id: str) -> Event | None:
         with self._connect() as db:
@@ -136,6 +192,43 @@ class SqliteEventQueue:
             ).fetchall()
         items = [Event.model_validate(json.loads(row[0])) for row in rows]
         return EventPage(items, total, limit, offset)
+
+    def read_new(self, consumer: str, limit: int = 100, block_s: float = 0.0) -> list[Delivery]:
+        """Changes not yet acknowledged by ``consumer``, oldest first (waits up to ``block_s``
+        for one when there is none)."""
+        deadline = time.monotonic() + block_s
+        while True:
+            with self._connect() as db:
+                found = db.execute(
+                    "SELECT seq FROM consumer_offsets WHERE consumer = ?", (consumer,)
+                ).fetchone()
+                rows = db.execute(
+                    "SELECT seq, payload FROM deliveries WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (found[0] if found else 0, limit),
+                ).fetchall()
+            if rows or time.monotonic() >= deadline:
+                return [
+                    Delivery(str(seq), Event.model_validate(json.loads(payload)))
+                    for seq, payload in rows
+                ]
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+    def ack(self, consumer: str, deliveries: list[Delivery]) -> None:
+        """Mark ``deliveries`` handled by ``consumer`` (they are read in order)."""
+        if not deliveries:
+            return
+        last = max(int(d.id) for d in deliveries)
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO consumer_offsets (consumer, seq) VALUES (?, ?) "
+                "ON CONFLICT(consumer) DO UPDATE SET seq = max(seq, excluded.seq)",
+                (consumer, last),
+            )
+            db.execute(
+                "DELETE FROM deliveries WHERE seq <= (SELECT min(seq) FROM consumer_offsets) "
+                "AND seq < ? - 10000",
+                (last,),
+            )
 
     def count_by_type(self) -> dict[str, int]:
         with self._connect() as db:

@@ -1,4 +1,5 @@
 import sqlite3
+import time
 import subprocess
 import sys
 
@@ -95,3 +96,24 @@ def test_an_unwritable_location_is_a_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(QueueError, match="cannot open the event queue"):
         SqliteEventQueue(f"sqlite:///{blocker / 'queue.db'}")
+
+
+def test_every_change_is_delivered_once_in_order_and_duplicates_are_not(queue):
+    queue.post(event(1, id="a"))
+    queue.post(event(1, id="a"))  # a retry: no change, no delivery
+    queue.post(event(1, id="b"))
+    queue.post(event(2, id="a"))
+    first = queue.read_new("cases")
+    assert [(d.event.id, d.event.observations) for d in first] == [("a", 1), ("b", 1), ("a", 2)]
+    assert queue.read_new("cases") == first  # not acknowledged yet: delivered again
+    queue.ack("cases", first[:2])
+    assert [d.event.id for d in queue.read_new("cases")] == ["a"]
+    queue.ack("cases", first)
+    assert queue.read_new("cases") == []
+    assert [d.event.id for d in queue.read_new("another-consumer")] == ["a", "b", "a"]
+
+
+def test_read_new_waits_for_a_change(queue):
+    started = time.monotonic()
+    assert queue.read_new("cases", block_s=0.5) == []
+    assert time.monotonic() - started >= 0.45
