@@ -11,9 +11,12 @@ from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
+from service.api_cases import case_routes
+from service.case_store import CaseStore
 from service.config import Config
 from service.event_queue import SqliteEventQueue
 from service.health_store import CameraHealthStore
+from service.routing import Router
 from vision.types import Event, utc_iso
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -63,8 +66,11 @@ def _since(value: str | None) -> str | None:
     return utc_iso(moment)
 
 
-def create_app(config: Config) -> FastAPI:
+def create_app(config: Config, cases: CaseStore | None = None) -> FastAPI:
     queue = SqliteEventQueue(config.queue_url)
+    cases = cases or CaseStore(
+        config.cases_url, Router(config.dispatch.routing), config.dispatch.merge_distance_m
+    )
     health_store = CameraHealthStore(config.queue_url)
     evidence_root = config.evidence_path.resolve()
     app = FastAPI(
@@ -201,4 +207,5 @@ def create_app(config: Config) -> FastAPI:
             },
         )
 
+    app.include_router(case_routes(cases))
     return app

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -117,56 +118,40 @@ def run(
     camera: Annotated[
         list[str] | None, typer.Option(help="Run only these cameras (repeatable)")
     ] = None,
-    serve_ui: Annotated[
-        bool, typer.Option("--serve/--worker-only", help="Also serve the API and review UI")
-    ] = True,
+    worker_only: Annotated[
+        bool, typer.Option("--worker-only", help="Only the camera workers (no API, no cases)")
+    ] = False,
+    service_only: Annotated[
+        bool, typer.Option("--service-only", help="Only the API, UI and case service")
+    ] = False,
     port: Annotated[int | None, typer.Option(help="Port (default from config)")] = None,
 ) -> None:
-    """Run the live workers over the configured cameras (and the service), until SIGTERM."""
+    """Run the live workers over the configured cameras and the service, until SIGTERM."""
     from models.registry import RegistryError
     from service.event_queue import QueueError
     from service.replay import load_person_detector
     from service.worker import LiveWorker
     from vision.detectors.base import ModelFileError
 
+    if worker_only and service_only:
+        fail("--worker-only and --service-only exclude each other", code=2)
     cfg = load_or_exit(config)
-    try:
-        detector, model = load_person_detector(cfg)
-        worker = LiveWorker(cfg, detector, camera_ids=camera or None)
-    except KeyError as exc:
-        fail(str(exc.args[0]), code=2)
-    except (ModelFileError, RegistryError, QueueError) as exc:
-        fail(str(exc))
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    server = None
-    if serve_ui:
-        server = _background_server(cfg, cfg.server.host, port or cfg.server.port)
-    typer.echo(
-        f"streetwatch run: {len(worker.sources)} camera(s), model {model}, queue {cfg.queue_url}"
-    )
-    try:
-        worker.run(stop)
-    finally:
-        if server is not None:
-            server.should_exit = True
-    typer.echo("streetwatch run: stopped; decoders terminated")
-
-
-def _background_server(cfg: Config, host: str, port: int):
-    import uvicorn
-
-    from service.api import create_app
-
-    class Server(uvicorn.Server):
-        def install_signal_handlers(self) -> None:  # the worker's main thread owns signals
-            pass
-
-    server = Server(uvicorn.Config(create_app(cfg), host=host, port=port, log_level="warning"))
-    threading.Thread(target=server.run, name="api", daemon=True).start()
-    typer.echo(f"streetwatch review UI: http://{host}:{port}/  (API docs: /docs, events: /events)")
-    return server
+    worker = None
+    if not service_only:
+        try:
+            detector, model = load_person_detector(cfg)
+            worker = LiveWorker(cfg, detector, camera_ids=camera or None)
+        except KeyError as exc:
+            fail(str(exc.args[0]), code=2)
+        except (ModelFileError, RegistryError, QueueError) as exc:
+            fail(str(exc))
+        typer.echo(
+            f"streetwatch run: {len(worker.sources)} camera(s), model {model}, "
+            f"queue {cfg.queue_url}"
+        )
+    _run_service(cfg, cfg.server.host, port or cfg.server.port, worker, serve=not worker_only)
+    if worker is not None:
+        typer.echo("streetwatch run: stopped; decoders terminated")
 
 
 @app.command()
@@ -175,18 +160,59 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default from config)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from config)")] = None,
 ) -> None:
-    """Serve the API and the review page over the configured queue."""
+    """Serve the API, the review UI and the case service over the configured queue."""
     cfg = load_or_exit(config)
-    _serve(cfg, host or cfg.server.host, port or cfg.server.port)
+    _run_service(cfg, host or cfg.server.host, port or cfg.server.port)
 
 
-def _serve(cfg: Config, host: str, port: int) -> None:
+def _run_service(cfg: Config, host: str, port: int, worker=None, *, serve: bool = True) -> None:  # noqa: ANN001
+    """The API + case service (when ``serve``) and the worker (when given) until SIGTERM/SIGINT."""
     import uvicorn
 
     from service.api import create_app
+    from service.case_service import CaseService, build_notifier
+    from service.event_queue import SqliteEventQueue
 
-    typer.echo(f"streetwatch review UI: http://{host}:{port}/  (API docs: /docs, events: /events)")
-    uvicorn.run(create_app(cfg), host=host, port=port, log_level="warning")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    server = cases = None
+    if serve:
+        try:
+            notifier = build_notifier(cfg)
+        except ValueError as exc:
+            fail(str(exc), code=2)
+        cases = CaseService(cfg, SqliteEventQueue(cfg.queue_url), notifier=notifier).start()
+
+        class Server(uvicorn.Server):
+            def install_signal_handlers(self) -> None:  # the main thread owns the signals
+                pass
+
+        api = create_app(cfg, cases.store)
+        server = Server(uvicorn.Config(api, host=host, port=port, log_level="warning"))
+        api_thread = threading.Thread(target=server.run, name="api", daemon=True)
+        api_thread.start()
+        deadline = time.monotonic() + 15
+        while not server.started and api_thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not server.started:
+            cases.stop()
+            fail(f"cannot serve on {host}:{port} (is the port in use?)")
+        typer.echo(
+            f"streetwatch review UI: http://{host}:{port}/  (API docs: /docs, events: /events)"
+        )
+    try:
+        if worker is not None:
+            worker.run(stop)
+        else:
+            while not stop.wait(1.0):
+                if server is not None and server.should_exit:
+                    break
+    finally:
+        if server is not None:
+            server.should_exit = True
+        if cases is not None:
+            cases.stop()
 
 
 @app.command()
@@ -223,7 +249,7 @@ def demo(
         run()
         return
     threading.Thread(target=run, name="demo-replay", daemon=True).start()
-    _serve(cfg, cfg.server.host, port or cfg.server.port)
+    _run_service(cfg, cfg.server.host, port or cfg.server.port)
 
 
 @config_app.command("check")

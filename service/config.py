@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from service.routing import Route
+
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 RULE_NAMES = ("crowding",)
 """Rules this build implements; a zone naming any other rule is a config error."""
@@ -304,6 +306,36 @@ class LiveConfig(StrictModel):
     loop_files: bool = Field(True, description="File cameras replay in a loop at real time")
 
 
+class WebhookConfig(StrictModel):
+    url: str = Field(pattern=r"^https?://", description="Where to POST notifications")
+    secret_env: str = Field(
+        pattern=r"^[A-Z_][A-Z0-9_]*$",
+        description="Environment variable holding the HMAC secret (secrets stay out of configs)",
+    )
+    events: list[Literal["case.created", "case.escalated", "case.reopened"]] = Field(
+        default_factory=lambda: ["case.created", "case.escalated"], min_length=1
+    )
+
+
+class DispatchConfig(StrictModel):
+    """Cases: merging events, routing, deadlines, verified closure, notifications."""
+
+    cases_url: str | None = Field(
+        None, description="SQLAlchemy URL of the case store; default sqlite:///<data_dir>/cases.db"
+    )
+    merge_distance_m: FiniteFloat = Field(
+        15.0, gt=0, description="Events of one type this close on the ground share a case"
+    )
+    verify_window_s: FiniteFloat = Field(
+        300.0, ge=0, description="After resolve, the camera must stay clean this long to close"
+    )
+    tick_s: FiniteFloat = Field(5.0, gt=0, le=3600, description="Deadline / verification clock")
+    routing: dict[str, Route] = Field(
+        default_factory=dict, description="Overrides of the default type -> department table"
+    )
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
+
+
 class ServerConfig(StrictModel):
     host: str = Field("127.0.0.1", description="Bind address of the API and review UI")
     port: int = Field(8000, ge=1, le=65535)
@@ -324,6 +356,7 @@ class Config(StrictModel):
     events: EventSettings = Field(default_factory=EventSettings)
     server: ServerConfig = Field(default_factory=ServerConfig)
     live: LiveConfig = Field(default_factory=LiveConfig)
+    dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
     source_file: Path | None = Field(None, exclude=True, description="Set by the loader")
 
     @field_validator("timezone")
@@ -362,6 +395,10 @@ class Config(StrictModel):
     @property
     def evidence_path(self) -> Path:
         return self.evidence_dir or self.data_dir / "evidence"
+
+    @property
+    def cases_url(self) -> str:
+        return self.dispatch.cases_url or f"sqlite:///{self.data_dir / 'cases.db'}"
 
     @property
     def queue_url(self) -> str:
