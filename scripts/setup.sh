@@ -2,7 +2,7 @@
 # Set up streetwatch on a fresh Debian/Ubuntu machine: system packages (apt), a virtual
 # environment in .venv with the project and its dev tools. Safe to run again: it skips what is done.
 #   scripts/setup.sh          what the service needs
-#   scripts/setup.sh --test   plus what the test suite needs (GStreamer's RTSP server)
+#   scripts/setup.sh --test   plus what the test suite needs (GStreamer's RTSP server, Redis)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,8 @@ if [ "${1:-}" = "--test" ]; then
   APT_PACKAGES+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-tools
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
     gstreamer1.0-plugins-bad gstreamer1.0-libav)
+  # a real Redis for the networked queue, spool and camera-lease tests
+  APT_PACKAGES+=(redis-server)
 fi
 PYTHON=${PYTHON:-python3}
 

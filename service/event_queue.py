@@ -66,6 +66,11 @@ class QueueError(Exception):
     """The queue URL or database is unusable."""
 
 
+class QueueUnavailable(QueueError):
+    """The queue's backend cannot be reached right now (a server down, a network cut); the
+    same call may succeed later, so callers may spool and retry."""
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """One posted change of an event, as a consumer receives it."""

@@ -12,6 +12,7 @@ import heapq
 import logging
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -198,6 +199,8 @@ class LiveWorker:
         self._last_index = dict.fromkeys(self.sources, -1)
         self.batches = 0
         self.detect_s = 0.0
+        self.latencies: deque[float] = deque(maxlen=100_000)
+        """Seconds from frame capture to its events posted, newest last (bounded)."""
 
     def run(self, stop: threading.Event) -> None:
         for source in self.sources.values():
@@ -245,6 +248,7 @@ class LiveWorker:
             self.batches += 1
             for frame, dets in zip(batch, detections, strict=True):
                 self.pipelines[frame.camera_id].observe(frame, dets)
+                self.latencies.append((datetime.now(UTC) - frame.wall).total_seconds())
 
     def _check_health(self) -> None:
         healths = self._store_health()

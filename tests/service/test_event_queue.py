@@ -1,7 +1,7 @@
 import sqlite3
-import time
 import subprocess
 import sys
+import time
 
 import pytest
 
