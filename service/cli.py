@@ -146,7 +146,7 @@ def run(
         except (ModelFileError, RegistryError, QueueError) as exc:
             fail(str(exc))
         typer.echo(
-            f"streetwatch run: {len(worker.sources)} camera(s), model {model}, "
+            f"streetwatch run: {len(worker.cameras)} camera(s), model {model}, "
             f"queue {cfg.queue_url}"
         )
     _run_service(cfg, cfg.server.host, port or cfg.server.port, worker, serve=not worker_only)
@@ -171,7 +171,7 @@ def _run_service(cfg: Config, host: str, port: int, worker=None, *, serve: bool 
 
     from service.api import create_app
     from service.case_service import CaseService, build_notifier
-    from service.event_queue import SqliteEventQueue
+    from service.queues import open_queue
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -182,7 +182,7 @@ def _run_service(cfg: Config, host: str, port: int, worker=None, *, serve: bool 
             notifier = build_notifier(cfg)
         except ValueError as exc:
             fail(str(exc), code=2)
-        cases = CaseService(cfg, SqliteEventQueue(cfg.queue_url), notifier=notifier).start()
+        cases = CaseService(cfg, open_queue(cfg.queue_url), notifier=notifier).start()
 
         class Server(uvicorn.Server):
             def install_signal_handlers(self) -> None:  # the main thread owns the signals

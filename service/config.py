@@ -253,18 +253,33 @@ class ModelsConfig(StrictModel):
 
 class QueueConfig(StrictModel):
     url: str | None = Field(
-        None, description="Dispatch queue backend; default sqlite:///<data_dir>/queue.db"
+        None,
+        description="Dispatch queue backend: sqlite:///path (embedded, the default "
+        "sqlite:///<data_dir>/queue.db) or redis://host:port/db (many workers on many nodes)",
+    )
+    lease_ttl_s: FiniteFloat = Field(
+        15.0,
+        gt=0,
+        le=600,
+        description="With Redis: camera leases; a dead worker's cameras move within this time",
+    )
+    spool: bool = Field(
+        True, description="With Redis: spool events to disk while it is unreachable"
     )
 
     @field_validator("url")
     @classmethod
     def _check_url(cls, url: str | None) -> str | None:
-        if url is not None and not url.startswith("sqlite:///"):
+        if url is not None and not url.startswith(("sqlite:///", "redis://", "rediss://")):
             raise ValueError(
-                f"unsupported queue url '{url}': use sqlite:///path/to/queue.db "
-                "(the embedded queue)"
+                f"unsupported queue url '{url}': use sqlite:///path/to/queue.db (embedded) "
+                "or redis://host:port/db"
             )
         return url
+
+    @property
+    def networked(self) -> bool:
+        return bool(self.url and self.url.startswith(("redis://", "rediss://")))
 
 
 class EventSettings(StrictModel):
@@ -341,6 +356,61 @@ class ServerConfig(StrictModel):
     port: int = Field(8000, ge=1, le=65535)
 
 
+class TokenConfig(StrictModel):
+    """One API token: who holds it, what they may do, and where its value comes from."""
+
+    name: str = Field(
+        pattern=ID_PATTERN, description="Who holds the token; the actor of their transitions"
+    )
+    role: Literal["viewer", "reviewer", "admin"] = Field(
+        description="viewer reads; reviewer and admin may also write (review, dispatch, ...)"
+    )
+    token_env: str = Field(
+        pattern=r"^[A-Z_][A-Z0-9_]*$",
+        description="Environment variable holding the token (token values stay out of configs)",
+    )
+
+
+class AuthConfig(StrictModel):
+    """API tokens (plus any in the STREETWATCH_TOKENS environment variable). With none the
+    service runs in local mode: no login, bound to 127.0.0.1 only."""
+
+    tokens: list[TokenConfig] = Field(default_factory=list, max_length=1000)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> AuthConfig:
+        seen: set[str] = set()
+        for index, token in enumerate(self.tokens):
+            if token.name in seen:
+                raise KeyedValueError(
+                    f"token name '{token.name}' is used twice", "tokens", index, "name"
+                )
+            seen.add(token.name)
+        return self
+
+
+class FeedbackConfig(StrictModel):
+    """What a rejection teaches: suppressions and hard-negative samples."""
+
+    suppression_hours: FiniteFloat = Field(
+        24.0,
+        gt=0,
+        le=24 * 365,
+        description="A rejected case suppresses matching candidates (camera, zone, type, "
+        "region) this long",
+    )
+    suppression_min_overlap: FiniteFloat = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="A candidate matches a suppression when at least this share of its boxes' "
+        "extent lies inside the rejected region",
+    )
+    dataset_dir: Path | None = Field(
+        None, description="Hard negatives and exports; default <data_dir>/datasets"
+    )
+
+
 class Config(StrictModel):
     """A streetwatch deployment: cameras, zones, rules, models, queue, evidence."""
 
@@ -357,6 +427,8 @@ class Config(StrictModel):
     server: ServerConfig = Field(default_factory=ServerConfig)
     live: LiveConfig = Field(default_factory=LiveConfig)
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    feedback: FeedbackConfig = Field(default_factory=FeedbackConfig)
     source_file: Path | None = Field(None, exclude=True, description="Set by the loader")
 
     @field_validator("timezone")
@@ -395,6 +467,10 @@ class Config(StrictModel):
     @property
     def evidence_path(self) -> Path:
         return self.evidence_dir or self.data_dir / "evidence"
+
+    @property
+    def dataset_path(self) -> Path:
+        return self.feedback.dataset_dir or self.data_dir / "datasets"
 
     @property
     def cases_url(self) -> str:
@@ -467,18 +543,26 @@ def _resolve_paths(config: Config, path: Path) -> Config:
             url = str(local if local.is_absolute() else (base / local).resolve())
         cameras.append(camera.model_copy(update={"url": url}))
     queue = config.queue
-    if queue.url:
+    if queue.url and queue.url.startswith("sqlite:///"):
         db = Path(queue.url.removeprefix("sqlite:///"))
-        queue = QueueConfig(url=f"sqlite:///{db if db.is_absolute() else (base / db).resolve()}")
+        resolved = db if db.is_absolute() else (base / db).resolve()
+        queue = queue.model_copy(update={"url": f"sqlite:///{resolved}"})
     return config.model_copy(
         update={
             "data_dir": data_dir,
             "evidence_dir": evidence,
             "cameras": cameras,
             "queue": queue,
+            "feedback": _resolve_feedback(config.feedback, base),
             "source_file": path,
         }
     )
+
+
+def _resolve_feedback(feedback: FeedbackConfig, base: Path) -> FeedbackConfig:
+    if feedback.dataset_dir is None:
+        return feedback
+    return feedback.model_copy(update={"dataset_dir": (base / feedback.dataset_dir).resolve()})
 
 
 def _key_path(loc: tuple[Any, ...]) -> str:

@@ -20,8 +20,8 @@ from rich.progress import (
 
 from models.registry import first_available, load_detector
 from service.config import CameraConfig, Config
-from service.event_queue import SqliteEventQueue
 from service.pipeline import CameraPipeline, StageTimes
+from service.queues import open_queue
 from service.sinks import EventSink, JsonlSink, QueueSink
 from streams.file_source import FileSource
 from vision.detectors.base import Detector
@@ -80,7 +80,7 @@ def replay(
     model_name = getattr(detector, "name", "custom")
     if detector is None:
         detector, model_name = load_person_detector(config)
-    queue = SqliteEventQueue(config.queue_url)
+    queue = open_queue(config.queue_url)
     sinks: list[EventSink] = [QueueSink(queue)]
     with ExitStack() as stack:
         jsonl = None

@@ -10,7 +10,7 @@ from typing import Protocol, TextIO
 
 import numpy as np
 
-from service.event_queue import SqliteEventQueue
+from service.event_queue import EventQueue
 from vision.dedup import Change, EventUpdate
 from vision.evidence import encode_jpeg, render_snapshot
 
@@ -80,7 +80,7 @@ class EvidenceWriter:
 class QueueSink:
     """Posts every change of an event to the dispatch queue (idempotent upsert)."""
 
-    def __init__(self, queue: SqliteEventQueue) -> None:
+    def __init__(self, queue: EventQueue) -> None:
         self.queue = queue
         self.posted = 0
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import heapq
 import logging
+import os
+import socket
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,10 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from service.config import CameraConfig, Config
-from service.event_queue import SqliteEventQueue
-from service.health_store import CameraHealthStore
+from service.event_queue import EventQueue, QueueError
+from service.health_store import open_health_store
+from service.leases import CameraLeases
 from service.pipeline import CameraPipeline
+from service.queues import open_queue
 from service.sinks import QueueSink, sha256_file
+from service.spool import SpoolingQueue
 from streams.clip_ring import export_clip
 from streams.live_source import HealthState, LiveSettings, LiveSource
 from vision.dedup import Change, EventUpdate
@@ -34,6 +39,18 @@ logger = logging.getLogger(__name__)
 
 CAMERA_OFFLINE = "camera_offline"
 CAMERA_ZONE = "camera"
+
+
+def _open_spool(backend: EventQueue, root: Path) -> SpoolingQueue:
+    """The first spool folder no other worker on this host holds: a restarted worker takes
+    its old folder back and drains what it spooled before it died."""
+    for slot in range(64):
+        try:
+            return SpoolingQueue(backend, root / str(slot))
+        except QueueError as exc:
+            if "in use" not in str(exc):
+                raise
+    raise QueueError(f"{root}: 64 workers on this host already hold a spool folder")
 
 
 def live_settings(config: Config, camera: CameraConfig) -> LiveSettings:
@@ -74,7 +91,7 @@ class ClipSink:
 
     def __init__(
         self,
-        queue: SqliteEventQueue,
+        queue: EventQueue,
         evidence_dir: Path,
         segment_dirs: dict[str, Path],
         pre_s: float,
@@ -158,7 +175,11 @@ class ClipSink:
 
 
 class LiveWorker:
-    """Runs the configured cameras until ``stop`` is set; decoders never outlive it."""
+    """Runs the configured cameras until ``stop`` is set; decoders never outlive it.
+
+    With a Redis queue, cameras are shared between workers by Redis leases (a worker runs the
+    cameras it holds; a dead worker's cameras move to the others within the lease TTL), and
+    events are spooled to disk while Redis is unreachable."""
 
     def __init__(
         self,
@@ -171,17 +192,26 @@ class LiveWorker:
         self.config = config
         self.detector = detector
         self.max_batch = max_batch
-        cameras = [config.camera(c) for c in camera_ids] if camera_ids else config.cameras
-        self.queue = SqliteEventQueue(config.queue_url)
-        self.health_store = CameraHealthStore(config.queue_url)
+        chosen = [config.camera(c) for c in camera_ids] if camera_ids else config.cameras
+        self.cameras: dict[str, CameraConfig] = {c.id: c for c in chosen}
+        self.worker_id = f"{socket.gethostname()}-{os.getpid()}"
+        backend = open_queue(config.queue_url)
+        self.spool: SpoolingQueue | None = None
+        self.queue: EventQueue = backend
+        if config.queue.networked and config.queue.spool:
+            self.spool = _open_spool(backend, config.data_dir / "spool")
+            self.queue = self.spool
+        self.leases: CameraLeases | None = None
+        if config.queue.networked:
+            self.leases = CameraLeases(config.queue_url, self.worker_id, config.queue.lease_ttl_s)
+        self.health_store = open_health_store(config.queue_url)
         self.sources: dict[str, LiveSource] = {}
         self.pipelines: dict[str, CameraPipeline] = {}
         segment_dirs: dict[str, Path] = {}
-        for camera in cameras:
-            settings = live_settings(config, camera)
-            self.sources[camera.id] = LiveSource(camera.id, camera.url, settings)
-            if settings.segment_dir is not None:
-                segment_dirs[camera.id] = settings.segment_dir
+        for camera in chosen:
+            segment_dir = live_settings(config, camera).segment_dir
+            if segment_dir is not None:
+                segment_dirs[camera.id] = segment_dir
         live = config.live
         self.clips = ClipSink(
             self.queue,
@@ -191,44 +221,81 @@ class LiveWorker:
             live.clip_post_s,
             live.segment_s,
         )
-        queue_sink = QueueSink(self.queue)
-        for camera in cameras:
-            self.pipelines[camera.id] = CameraPipeline(
-                config, camera, detector, "live", [self.clips, queue_sink], live=True
-            )
-        self._last_index = dict.fromkeys(self.sources, -1)
+        self._queue_sink = QueueSink(self.queue)
+        self._last_index: dict[str, int] = {}
+        self._analysed_before: Counter[str] = Counter()
         self.batches = 0
         self.detect_s = 0.0
         self.latencies: deque[float] = deque(maxlen=100_000)
         """Seconds from frame capture to its events posted, newest last (bounded)."""
 
     def run(self, stop: threading.Event) -> None:
-        for source in self.sources.values():
-            source.start()
-        last_health = 0.0
+        if self.spool is not None:
+            self.spool.start()
+        lease_every = self.config.queue.lease_ttl_s / 3
+        last_health = last_sync = 0.0
         try:
+            self._sync_cameras()
+            last_sync = time.monotonic()
             while not stop.is_set():
                 frames = self._fresh_frames()
                 if frames:
                     self._analyse(frames)
                 else:
                     stop.wait(0.02)
-                if time.monotonic() - last_health >= 1.0:
+                now = time.monotonic()
+                if self.leases is not None and now - last_sync >= lease_every:
+                    self._sync_cameras()
+                    last_sync = now
+                if now - last_health >= 1.0:
                     self._check_health()
-                    last_health = time.monotonic()
+                    last_health = now
         finally:
             self.shutdown()
 
     def shutdown(self) -> None:
-        for source in self.sources.values():
-            source.stop()
-        for pipeline in self.pipelines.values():
-            pipeline.finish()
+        for camera_id in list(self.sources):
+            self._drop_camera(camera_id)
         self.clips.stop()
-        self._store_health()
+        if self.leases is not None:
+            self.leases.release_all()
+        if self.spool is not None:
+            self.spool.stop()
+
+    def _sync_cameras(self) -> None:
+        """Start the cameras this worker owns now and stop those it no longer owns."""
+        wanted = set(self.cameras)
+        owned = self.leases.acquire(wanted) if self.leases is not None else wanted
+        for camera_id in sorted(set(self.sources) - owned):
+            logger.warning("%s: no longer owned by this worker; stopping it", camera_id)
+            self._drop_camera(camera_id)
+        for camera_id in sorted(owned - set(self.sources)):
+            camera = self.cameras[camera_id]
+            self.pipelines[camera_id] = CameraPipeline(
+                self.config,
+                camera,
+                self.detector,
+                "live",
+                [self.clips, self._queue_sink],
+                live=True,
+            )
+            source = LiveSource(camera.id, camera.url, live_settings(self.config, camera))
+            self._last_index[camera_id] = -1
+            self.sources[camera_id] = source.start()
+
+    def _drop_camera(self, camera_id: str) -> None:
+        source = self.sources.pop(camera_id)
+        source.stop()
+        self._store_health([source.health()])
+        pipeline = self.pipelines.pop(camera_id)
+        pipeline.finish()
+        self._analysed_before[camera_id] += pipeline.times.frames
 
     def frames_analysed(self) -> dict[str, int]:
-        return {cam: p.times.frames for cam, p in self.pipelines.items()}
+        counts = Counter(self._analysed_before)
+        for camera_id, pipeline in self.pipelines.items():
+            counts[camera_id] += pipeline.times.frames
+        return {camera_id: counts[camera_id] for camera_id in self.cameras}
 
     def _fresh_frames(self) -> list[Frame]:
         frames = []
@@ -278,10 +345,11 @@ class LiveWorker:
             )
             self.pipelines[health.camera_id].report(frame, [candidate])
 
-    def _store_health(self):
-        healths = [source.health() for source in self.sources.values()]
+    def _store_health(self, healths=None):  # noqa: ANN001
+        if healths is None:
+            healths = [source.health() for source in self.sources.values()]
         try:
-            self.health_store.write(healths, self.frames_analysed())
+            self.health_store.write(healths, self.frames_analysed(), self.worker_id)
         except Exception:  # noqa: BLE001 - health is advisory; the next tick retries
             logger.exception("cannot store camera health")
         return healths
