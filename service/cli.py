@@ -28,6 +28,8 @@ config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True
 models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(models_app, name="models")
+bench_app = typer.Typer(help="Benchmarks that print tables.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
 
 DEFAULT_DEMO_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "demo.yaml"
 ConfigOption = Annotated[
@@ -293,6 +295,55 @@ def models_verify(
             typer.echo(f"{'missing' if missing else 'BAD':8} {name}: {exc}")
     if bad:
         raise typer.Exit(1)
+
+
+@bench_app.command("queue")
+def bench_queue(
+    backend: Annotated[str, typer.Option(help="sqlite or redis")] = "sqlite",
+    producers: Annotated[int, typer.Option(min=1, max=64)] = 4,
+    events: Annotated[int, typer.Option(min=1, max=1_000_000, help="per producer")] = 10_000,
+    url: Annotated[
+        str | None, typer.Option(help="Queue URL (default: a temporary one of the backend)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Last line: one JSON object")] = False,
+) -> None:
+    """N producer processes post M events each (with re-posts); one consumer counts arrivals."""
+    from service.bench_queue import bench
+
+    if backend not in ("sqlite", "redis"):
+        fail(f"--backend: '{backend}' is not sqlite or redis", code=2)
+    try:
+        result = bench(backend, producers, events, url)
+    except RuntimeError as exc:
+        fail(str(exc))
+    typer.echo(
+        f"{'backend':8} {'producers':>9} {'events':>8} {'posts':>8} {'deliveries':>10} "
+        f"{'events/s':>9} {'lost':>5} {'duplicated':>10}"
+    )
+    typer.echo(
+        f"{result['backend']:8} {result['producers']:>9} {result['distinct_events']:>8} "
+        f"{result['posts']:>8} {result['deliveries']:>10} {result['events_per_s']:>9.0f} "
+        f"{result['lost']:>5} {result['duplicated']:>10}"
+    )
+    if as_json:
+        typer.echo(json.dumps(result))
+    if result["lost"] or result["duplicated"]:
+        raise typer.Exit(1)
+
+
+@bench_app.command(
+    "pipeline", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)
+def bench_pipeline(ctx: typer.Context) -> None:
+    """streetwatch vs. the naive Ultralytics loop on live cameras (benchmarks/pipeline.py;
+    options: --cameras N --duration S --fps F --model NAME --json)."""
+    import runpy
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "pipeline.py"
+    if not script.is_file():
+        fail(f"{script} not found: run this from a streetwatch checkout")
+    sys.argv = [str(script), *ctx.args]
+    runpy.run_path(str(script), run_name="__main__")
 
 
 def main() -> None:

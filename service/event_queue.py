@@ -10,7 +10,9 @@ acknowledge what they handled: at-least-once delivery, idempotent by event id.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -122,6 +124,7 @@ class SqliteEventQueue:
         self.url = url
         self.path = sqlite_path(url)
         self.busy_timeout_s = busy_timeout_s
+        self._local = threading.local()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
@@ -132,12 +135,15 @@ class SqliteEventQueue:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
-        try:
-            db.execute("PRAGMA synchronous=NORMAL")
-            yield db
-        finally:
-            db.close()
+        """This thread's connection (opened once per thread and process, then reused)."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():  # never reuse one across a fork
+            local.db = sqlite3.connect(
+                self.path, timeout=self.busy_timeout_s, isolation_level=None
+            )
+            local.db.execute("PRAGMA synchronous=NORMAL")
+            local.pid = os.getpid()
+        yield local.db
 
     def post(self, event: Event) -> bool:
         """Insert or update ``event``; True when the queue changed."""
