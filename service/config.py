@@ -264,7 +264,9 @@ class QueueConfig(StrictModel):
         description="With Redis: camera leases; a dead worker's cameras move within this time",
     )
     spool: bool = Field(
-        True, description="With Redis: spool events to disk while it is unreachable"
+        True,
+        description="Spool events under <data_dir>/spool while the queue is unreachable "
+        "(Redis down, SQLite locked by another process or its disk full); drained when back",
     )
 
     @field_validator("url")

@@ -138,9 +138,7 @@ class SqliteEventQueue:
         """This thread's connection (opened once per thread and process, then reused)."""
         local = self._local
         if getattr(local, "pid", None) != os.getpid():  # never reuse one across a fork
-            local.db = sqlite3.connect(
-                self.path, timeout=self.busy_timeout_s, isolation_level=None
-            )
+            local.db = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
             local.db.execute("PRAGMA synchronous=NORMAL")
             local.pid = os.getpid()
         yield local.db
@@ -155,8 +153,8 @@ class SqliteEventQueue:
             "payload": event.model_dump_json(),
         }
         with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
             try:
+                db.execute("BEGIN IMMEDIATE")
                 changed = db.execute(UPSERT, row).rowcount > 0
                 if changed:
                     db.execute(
@@ -164,8 +162,13 @@ class SqliteEventQueue:
                         (event.id, row["payload"]),
                     )
                 db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
+            except BaseException as exc:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError):
+                    # locked by another process past the busy timeout, disk full, I/O error:
+                    # the same post may work later, so callers may spool it
+                    raise QueueUnavailable(f"{self.path}: {exc}") from exc
                 raise
             return changed
 

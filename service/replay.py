@@ -23,6 +23,7 @@ from service.config import CameraConfig, Config
 from service.pipeline import CameraPipeline, StageTimes
 from service.queues import open_queue
 from service.sinks import EventSink, JsonlSink, QueueSink
+from service.spool import open_spool
 from streams.file_source import FileSource
 from vision.detectors.base import Detector
 
@@ -81,8 +82,12 @@ def replay(
     if detector is None:
         detector, model_name = load_person_detector(config)
     queue = open_queue(config.queue_url)
-    sinks: list[EventSink] = [QueueSink(queue)]
+    spool = open_spool(queue, config.data_dir / "spool") if config.queue.spool else None
+    sinks: list[EventSink] = [QueueSink(spool or queue)]
     with ExitStack() as stack:
+        if spool is not None:
+            spool.start()
+            stack.callback(spool.stop)
         jsonl = None
         if events_out is not None:
             events_out.parent.mkdir(parents=True, exist_ok=True)
@@ -122,6 +127,13 @@ def replay(
         pipeline.finish()
         seconds = time.perf_counter() - started
         progress.update(task, total=pipeline.times.frames, completed=pipeline.times.frames)
+    if spool is not None and spool.spooled:
+        logger.warning(
+            "%d events could not reach the queue %s and wait in %s for the next run",
+            spool.spooled,
+            config.queue_url,
+            spool.path,
+        )
     return ReplayResult(
         camera_id=camera.id,
         video=str(video),

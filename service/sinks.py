@@ -36,16 +36,21 @@ class EvidenceWriter:
     def __init__(self, evidence_dir: Path, polygons: dict[tuple[str, str], np.ndarray]) -> None:
         self.evidence_dir = evidence_dir
         self.polygons = polygons
-        self._written: dict[str, tuple[str, str]] = {}
+        self._written: dict[str, tuple[str, str, str, str]] = {}
+        self._errors: dict[str, str] = {}
 
     def annotate(self, update: EventUpdate) -> None:
         event = update.event
         if update.best_frame is not None:
             self._write(update)
         if event.id in self._written:
-            event.snapshot, event.snapshot_sha256 = self._written[event.id]
+            snapshot, digest, clean, clean_digest = self._written[event.id]
+            event.snapshot, event.snapshot_sha256 = snapshot, digest
+            event.clean_frame, event.clean_frame_sha256 = clean, clean_digest
+        event.evidence_error = self._errors.get(event.id)
         if update.change is Change.FINAL:
             self._written.pop(event.id, None)
+            self._errors.pop(event.id, None)
 
     def _write(self, update: EventUpdate) -> None:
         event, frame = update.event, update.best_frame
@@ -58,23 +63,42 @@ class EvidenceWriter:
         boxes = [[v / frame.scale for v in box] for box in event.boxes]
         if polygon is not None:
             polygon = polygon / frame.scale
-        image = render_snapshot(frame.image, polygon, boxes, caption)
-        data = encode_jpeg(image)
-        path = self.evidence_dir / event.camera_id / f"{event.id}.jpg"
+        drawn = encode_jpeg(render_snapshot(frame.image, polygon, boxes, caption))
+        clean = encode_jpeg(frame.image)
+        folder = self.evidence_dir / event.camera_id
+        path, clean_path = folder / f"{event.id}.jpg", folder / f"{event.id}.clean.jpg"
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(".jpg.part")
-            partial.write_bytes(data)
-            partial.replace(path)
+            folder.mkdir(parents=True, exist_ok=True)
+            _write_atomic(path, drawn)
+            _write_atomic(clean_path, clean)
         except OSError as exc:
             logger.error(
-                "%s: cannot write evidence %s (%s); event kept without it",
+                "%s: cannot write evidence for event %s in %s (%s); the event is kept and "
+                "marked evidence_error",
                 event.camera_id,
-                path,
+                event.id,
+                folder,
                 exc,
             )
+            self._errors[event.id] = f"cannot write evidence: {exc.strerror or exc}"
             return
-        self._written[event.id] = (str(path), hashlib.sha256(data).hexdigest())
+        self._errors.pop(event.id, None)
+        self._written[event.id] = (
+            str(path),
+            hashlib.sha256(drawn).hexdigest(),
+            str(clean_path),
+            hashlib.sha256(clean).hexdigest(),
+        )
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    partial = path.with_name(path.name + ".part")
+    try:
+        partial.write_bytes(data)
+        partial.replace(path)
+    except OSError:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 class QueueSink:

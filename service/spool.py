@@ -251,3 +251,15 @@ class SpoolingQueue:
 
     def ack(self, consumer: str, deliveries: list[Delivery]) -> None:
         self.inner.ack(consumer, deliveries)
+
+
+def open_spool(backend: EventQueue, root: Path) -> SpoolingQueue:
+    """The first spool folder no other worker on this host holds: a restarted worker takes
+    its old folder back and drains what it spooled before it died."""
+    for slot in range(64):
+        try:
+            return SpoolingQueue(backend, root / str(slot))
+        except QueueError as exc:
+            if "in use" not in str(exc):
+                raise
+    raise QueueError(f"{root}: 64 workers on this host already hold a spool folder")

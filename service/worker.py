@@ -28,7 +28,7 @@ from service.leases import CameraLeases
 from service.pipeline import CameraPipeline
 from service.queues import open_queue
 from service.sinks import QueueSink, sha256_file
-from service.spool import SpoolingQueue
+from service.spool import SpoolingQueue, open_spool
 from streams.clip_ring import export_clip
 from streams.live_source import HealthState, LiveSettings, LiveSource
 from vision.dedup import Change, EventUpdate
@@ -39,18 +39,6 @@ logger = logging.getLogger(__name__)
 
 CAMERA_OFFLINE = "camera_offline"
 CAMERA_ZONE = "camera"
-
-
-def _open_spool(backend: EventQueue, root: Path) -> SpoolingQueue:
-    """The first spool folder no other worker on this host holds: a restarted worker takes
-    its old folder back and drains what it spooled before it died."""
-    for slot in range(64):
-        try:
-            return SpoolingQueue(backend, root / str(slot))
-        except QueueError as exc:
-            if "in use" not in str(exc):
-                raise
-    raise QueueError(f"{root}: 64 workers on this host already hold a spool folder")
 
 
 def live_settings(config: Config, camera: CameraConfig) -> LiveSettings:
@@ -198,8 +186,8 @@ class LiveWorker:
         backend = open_queue(config.queue_url)
         self.spool: SpoolingQueue | None = None
         self.queue: EventQueue = backend
-        if config.queue.networked and config.queue.spool:
-            self.spool = _open_spool(backend, config.data_dir / "spool")
+        if config.queue.spool:
+            self.spool = open_spool(backend, config.data_dir / "spool")
             self.queue = self.spool
         self.leases: CameraLeases | None = None
         if config.queue.networked:
@@ -279,9 +267,32 @@ class LiveWorker:
                 [self.clips, self._queue_sink],
                 live=True,
             )
+            self._resume_open_events(camera_id)
             source = LiveSource(camera.id, camera.url, live_settings(self.config, camera))
             self._last_index[camera_id] = -1
             self.sources[camera_id] = source.start()
+
+    def _resume_open_events(self, camera_id: str) -> None:
+        """Events of this camera still open in the queue (a crashed or restarted worker, a
+        camera moved here) continue here instead of opening duplicates."""
+        events = self.config.events
+        horizon = events.close_after_s + events.cooldown_s
+        now = datetime.now(UTC)
+        try:
+            recent = self.queue.list(camera_id=camera_id, limit=100).items
+        except QueueError as exc:
+            logger.warning("%s: cannot read open events (%s); starting fresh", camera_id, exc)
+            return
+        still_open = [
+            e
+            for e in recent
+            if e.status == "open"
+            and (now - datetime.fromisoformat(e.last_seen.replace("Z", "+00:00"))).total_seconds()
+            <= horizon
+        ]
+        if still_open:
+            logger.info("%s: resuming %d open event(s)", camera_id, len(still_open))
+            self.pipelines[camera_id].dedup.resume(still_open, pts=0.0)
 
     def _drop_camera(self, camera_id: str) -> None:
         source = self.sources.pop(camera_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -47,11 +47,9 @@ class EventUpdate:
 @dataclass(slots=True)
 class _Tracked:
     event: Event
-    first_wall: datetime
     last_pts: float
     last_posted_pts: float
     closed_pts: float | None = None
-    best_boxes: list[list[float]] = field(default_factory=list)
 
 
 def event_id(camera_id: str, source_key: str, type_: str, zone: str, bucket: int, n: int) -> str:
@@ -92,6 +90,21 @@ class EventDeduplicator:
         updates.extend(self._age(frame.pts, exclude=seen))
         return updates
 
+    def resume(self, events: list[Event], pts: float) -> None:
+        """Take over events a previous worker left open (it crashed or was restarted): the
+        same violation seen again continues the same event instead of opening a new one."""
+        for event in events:
+            key = (event.type, event.zone)
+            if event.status != "open" or key in self._tracked:
+                continue
+            self._tracked[key] = _Tracked(event.model_copy(), pts, pts)
+            if self.settings.bucket_by_wall:
+                first = datetime.fromisoformat(event.first_seen.replace("Z", "+00:00"))
+                bucket = int(first.timestamp() // self.settings.id_bucket_s)
+            else:
+                bucket = int(event.video_t0 // self.settings.id_bucket_s)
+            self._ids_per_bucket[(event.type, event.zone, bucket)] += 1
+
     def flush(self) -> list[EventUpdate]:
         """End of stream: close and finalise everything still tracked."""
         updates = []
@@ -126,7 +139,7 @@ class EventDeduplicator:
             count=candidate.count,
             observations=1,
         )
-        tracked = _Tracked(event, first_wall, candidate.pts, candidate.pts)
+        tracked = _Tracked(event, candidate.pts, candidate.pts)
         self._tracked[(candidate.type, candidate.zone)] = tracked
         return tracked
 

@@ -127,6 +127,11 @@ class Event(BaseModel):
     observations: int = Field(default=1, description="Frames on which the rule fired")
     snapshot: str | None = Field(default=None, description="JPEG with zone and boxes drawn")
     snapshot_sha256: str | None = None
+    clean_frame: str | None = Field(default=None, description="The same frame, nothing drawn")
+    clean_frame_sha256: str | None = None
+    evidence_error: str | None = Field(
+        default=None, description="Why evidence is missing (e.g. the evidence disk is full)"
+    )
     clip: str | None = Field(default=None, description="MP4 around the event (live sources)")
     clip_sha256: str | None = None
 

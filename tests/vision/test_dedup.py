@@ -99,3 +99,27 @@ def test_an_unchanged_open_event_is_reposted_only_every_refresh_period(refresh_s
     timeline = {t / 2: [crowd(t / 2, 6, started=0.0)] for t in range(11)}
     updates = play(timeline, settings)
     assert sum(u.change in (Change.OPENED, Change.UPDATED) for u in updates) == posts
+
+
+def test_a_resumed_open_event_continues_with_the_same_id():
+    first = EventDeduplicator("cam-1", "live", SETTINGS)
+    opened = first.update(frame(0.0), [crowd(0.0, 6)])[0].event  # the worker then crashes
+    again = EventDeduplicator("cam-1", "live", SETTINGS)
+    again.resume([opened], pts=0.0)
+    updates = again.update(frame(1.0), [crowd(1.0, 7, started=1.0)])
+    assert [u.event.id for u in updates] == [opened.id]
+    assert updates[0].event.observations == 2 and updates[0].event.count == 7
+    later = []
+    for t in range(2, 60):
+        later += again.update(frame(float(t)), [])
+    later += again.update(frame(60.0), [crowd(60.0, 6)]) + again.flush()
+    new_ids = {u.event.id for u in later} - {opened.id}
+    assert len(new_ids) == 1  # a later, separate crowd is a new event, not a clash
+
+
+def test_a_resumed_event_that_is_not_seen_again_closes_after_the_grace():
+    opened = EventDeduplicator("cam-1", "live", SETTINGS).update(frame(0.0), [crowd(0.0, 6)])
+    again = EventDeduplicator("cam-1", "live", SETTINGS)
+    again.resume([opened[0].event], pts=0.0)
+    updates = again.update(frame(6.0), [])
+    assert [(u.change, u.event.id) for u in updates] == [(Change.CLOSED, opened[0].event.id)]
