@@ -27,7 +27,7 @@ from service.health_store import open_health_store
 from service.leases import CameraLeases
 from service.pipeline import CameraPipeline
 from service.queues import open_queue
-from service.sinks import QueueSink, sha256_file
+from service.sinks import EventSink, QueueSink, sha256_file
 from service.spool import SpoolingQueue, open_spool
 from streams.clip_ring import export_clip
 from streams.live_source import HealthState, LiveSettings, LiveSource
@@ -176,10 +176,12 @@ class LiveWorker:
         camera_ids: list[str] | None = None,
         *,
         max_batch: int = 16,
+        extra_sinks: list[EventSink] | None = None,
     ) -> None:
         self.config = config
         self.detector = detector
         self.max_batch = max_batch
+        self.extra_sinks = list(extra_sinks or [])
         chosen = [config.camera(c) for c in camera_ids] if camera_ids else config.cameras
         self.cameras: dict[str, CameraConfig] = {c.id: c for c in chosen}
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}"
@@ -264,7 +266,7 @@ class LiveWorker:
                 camera,
                 self.detector,
                 "live",
-                [self.clips, self._queue_sink],
+                [self.clips, self._queue_sink, *self.extra_sinks],
                 live=True,
             )
             self._resume_open_events(camera_id)
