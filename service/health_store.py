@@ -66,7 +66,8 @@ class CameraHealthStore:
             db.execute(SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        # short timeout: health is advisory and must never stall a worker's analysis loop
+        return sqlite3.connect(self.path, timeout=1, isolation_level=None)
 
     def write(
         self,

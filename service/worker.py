@@ -363,6 +363,6 @@ class LiveWorker:
             healths = [source.health() for source in self.sources.values()]
         try:
             self.health_store.write(healths, self.frames_analysed(), self.worker_id)
-        except Exception:  # noqa: BLE001 - health is advisory; the next tick retries
-            logger.exception("cannot store camera health")
+        except Exception as exc:  # noqa: BLE001 - health is advisory; the next tick retries
+            logger.warning("cannot store camera health (%s); retrying next second", exc)
         return healths
