@@ -14,6 +14,9 @@ if [ "${1:-}" = "--test" ]; then
     gstreamer1.0-plugins-bad gstreamer1.0-libav)
   # a real Redis for the networked queue, spool and camera-lease tests
   APT_PACKAGES+=(redis-server)
+  # headless Chromium for the review UI's browser tests (Playwright drives it; no
+  # `playwright install`), and a CJK font so the Chinese labels render in its screenshots
+  APT_PACKAGES+=(chromium fonts-wqy-zenhei)
 fi
 PYTHON=${PYTHON:-python3}
 

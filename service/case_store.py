@@ -27,7 +27,14 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    selectinload,
+)
 
 from service.lifecycle import ACTIVE, Action, Status, next_status
 from service.routing import Router
@@ -105,6 +112,26 @@ class Attached:
 
 class CaseNotFound(KeyError):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRecord:
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSummary:
+    """What analytics needs of a case, read without loading events or whole histories."""
+
+    id: str
+    type: str
+    camera_id: str
+    department: str
+    status: str
+    created_at: datetime
+    deadline: datetime
+    closed_at: datetime | None
+    transitions: list[ActionRecord]
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -398,6 +425,90 @@ class CaseStore:
             for row in rows:
                 _ = row.events
             return list(rows), int(total)
+
+    def review_queue(
+        self,
+        *,
+        statuses: list[str] | None = None,
+        type: str | None = None,
+        camera_id: str | None = None,
+        since: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[CaseRow], int]:
+        """Cases for the review page, earliest deadline first, events loaded in one query;
+        ``since`` (ISO 8601 UTC) keeps cases last seen at or after it."""
+        query = select(CaseRow)
+        if statuses:
+            query = query.where(CaseRow.status.in_(statuses))
+        if type:
+            query = query.where(CaseRow.type == type)
+        if camera_id:
+            query = query.where(CaseRow.camera_id == camera_id)
+        if since:
+            query = query.where(CaseRow.last_seen >= since)
+        with self.session() as db:
+            total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows = db.scalars(
+                query.options(selectinload(CaseRow.events))
+                .order_by(CaseRow.deadline, CaseRow.created_at, CaseRow.id)
+                .limit(limit)
+                .offset(offset)
+            ).all()
+            return list(rows), int(total)
+
+    def count_by_status(self) -> dict[str, int]:
+        with self.session() as db:
+            rows = db.execute(select(CaseRow.status, func.count()).group_by(CaseRow.status)).all()
+        return {status: int(n) for status, n in rows}
+
+    def known_event_ids(self, event_ids: list[str]) -> set[str]:
+        """Which of ``event_ids`` already belong to a case."""
+        if not event_ids:
+            return set()
+        with self.session() as db:
+            query = select(CaseEventRow.event_id).where(CaseEventRow.event_id.in_(event_ids))
+            return set(db.scalars(query).all())
+
+    def reviewed_since(self, since: datetime) -> list[CaseRow]:
+        """Cases confirmed or rejected at or after ``since`` (events and history loaded)."""
+        reviewed = select(TransitionRow.case_id).where(
+            TransitionRow.action.in_([Action.CONFIRM.value, Action.REJECT.value]),
+            TransitionRow.at >= since.astimezone(UTC),
+        )
+        with self.session() as db:
+            rows = db.scalars(
+                select(CaseRow)
+                .where(CaseRow.id.in_(reviewed))
+                .options(selectinload(CaseRow.events), selectinload(CaseRow.transitions))
+                .order_by(CaseRow.created_at, CaseRow.id)
+            ).all()
+            return list(rows)
+
+    def summaries(self) -> list[CaseSummary]:
+        """Every case with its review and dispatch actions, for analytics over many cases."""
+        counted = [Action.CONFIRM.value, Action.REJECT.value, Action.DISPATCH.value]
+        with self.session() as db:
+            actions: dict[str, list[ActionRecord]] = {}
+            for case_id, action in db.execute(
+                select(TransitionRow.case_id, TransitionRow.action).where(
+                    TransitionRow.action.in_(counted)
+                )
+            ):
+                actions.setdefault(case_id, []).append(ActionRecord(action))
+            rows = db.execute(
+                select(
+                    CaseRow.id,
+                    CaseRow.type,
+                    CaseRow.camera_id,
+                    CaseRow.department,
+                    CaseRow.status,
+                    CaseRow.created_at,
+                    CaseRow.deadline,
+                    CaseRow.closed_at,
+                )
+            ).all()
+        return [CaseSummary(*row, transitions=actions.get(row[0], [])) for row in rows]
 
     def all_cases(self) -> list[CaseRow]:
         with self.session() as db:

@@ -15,6 +15,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from service.cli_export import export_app
 from service.config import Config, ConfigError, load_config
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(models_app, name="models")
 bench_app = typer.Typer(help="Benchmarks that print tables.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+app.add_typer(export_app, name="export")
 
 DEFAULT_DEMO_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "demo.yaml"
 ConfigOption = Annotated[
@@ -180,7 +182,10 @@ def _run_service(cfg: Config, host: str, port: int, worker=None, *, serve: bool 
         signal.signal(signum, lambda *_: stop.set())
     server = cases = None
     if serve:
+        from service.auth import assert_bind_allowed
+
         try:
+            assert_bind_allowed(cfg, host)
             notifier = build_notifier(cfg)
         except ValueError as exc:
             fail(str(exc), code=2)

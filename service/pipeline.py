@@ -11,6 +11,7 @@ import numpy as np
 
 from service.config import CameraConfig, Config
 from service.sinks import EventSink, EvidenceWriter
+from service.suppressions import SuppressionStore
 from vision.dedup import DedupSettings, EventDeduplicator, EventUpdate
 from vision.detectors.base import Detector
 from vision.rules.crowding import CrowdingRule, CrowdingThresholds
@@ -75,6 +76,7 @@ class CameraPipeline:
         sinks: Sequence[EventSink],
         *,
         live: bool = False,
+        suppressions: SuppressionStore | None = None,
     ) -> None:
         self.camera = camera
         self.detector = detector
@@ -83,6 +85,8 @@ class CameraPipeline:
         polygons = {(camera.id, z.name): z.polygon for z in build_zones(config, camera)}
         self.evidence = EvidenceWriter(config.evidence_path, polygons)
         self.sinks = list(sinks)
+        self.suppressions = suppressions
+        self.suppressed = 0
         self.times = StageTimes()
 
     def process(self, frame: Frame) -> list[EventUpdate]:
@@ -111,6 +115,14 @@ class CameraPipeline:
     def report(self, frame: Frame, candidates: list[Candidate]) -> list[EventUpdate]:
         """Dedup and dispatch candidates (from the rules, or from camera health)."""
         started = time.perf_counter()
+        if self.suppressions is not None and candidates:
+            kept = [
+                c
+                for c in candidates
+                if not self.suppressions.matches(c.camera_id, c.zone, c.type, c.boxes, c.wall)
+            ]
+            self.suppressed += len(candidates) - len(kept)
+            candidates = kept
         updates = self.dedup.update(frame, candidates)
         self._dispatch(updates)
         self.times.sinks_s += time.perf_counter() - started

@@ -29,8 +29,10 @@ from service.pipeline import CameraPipeline
 from service.queues import open_queue
 from service.sinks import EventSink, QueueSink, sha256_file
 from service.spool import SpoolingQueue, open_spool
+from service.suppressions import SuppressionStore
 from streams.clip_ring import export_clip
 from streams.live_source import HealthState, LiveSettings, LiveSource
+from streams.memory import pin_mmap_threshold
 from vision.dedup import Change, EventUpdate
 from vision.detectors.base import Detector
 from vision.types import Candidate, Frame
@@ -178,6 +180,7 @@ class LiveWorker:
         max_batch: int = 16,
         extra_sinks: list[EventSink] | None = None,
     ) -> None:
+        pin_mmap_threshold()
         self.config = config
         self.detector = detector
         self.max_batch = max_batch
@@ -212,6 +215,12 @@ class LiveWorker:
             live.segment_s,
         )
         self._queue_sink = QueueSink(self.queue)
+        self.suppressions = SuppressionStore(
+            config.cases_url,
+            default_hours=config.feedback.suppression_hours,
+            min_overlap=config.feedback.suppression_min_overlap,
+            refresh_s=5,
+        )
         self._last_index: dict[str, int] = {}
         self._analysed_before: Counter[str] = Counter()
         self.batches = 0
@@ -268,6 +277,7 @@ class LiveWorker:
                 "live",
                 [self.clips, self._queue_sink, *self.extra_sinks],
                 live=True,
+                suppressions=self.suppressions,
             )
             self._resume_open_events(camera_id)
             source = LiveSource(camera.id, camera.url, live_settings(self.config, camera))

@@ -139,31 +139,34 @@ def test_a_queue_locked_by_another_process_spools_and_loses_nothing(tmp_path, vt
     SqliteEventQueue(f"sqlite:///{db}")  # create it
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sqlite3, sys, time\n"
+         "import sqlite3, sys\n"
          "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-         "db.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(14)\n"
-         "db.execute('ROLLBACK')", str(db)],
-        stdout=subprocess.PIPE, text=True,
+         "db.execute('BEGIN EXCLUSIVE'); print('locked', flush=True)\n"
+         "sys.stdin.readline(); db.execute('ROLLBACK')", str(db)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert holder.stdout.readline().strip() == "locked"
     out = tmp_path / "events.jsonl"
-    done = subprocess.run(
-        [*CLI, "replay", str(vtest), "--config", str(config), "--events-out", str(out),
-         "--no-progress"],
-        capture_output=True, text=True, env=ENV, cwd=REPO, timeout=300,
-    )  # fmt: skip
-    holder.wait(timeout=30)
-    assert done.returncode == 0, done.stderr
-    assert "spooling" in done.stderr
-    expected = {json.loads(line)["id"] for line in out.read_text().splitlines()}
-    queue = SqliteEventQueue(f"sqlite:///{db}")
-    if {e.id for e in queue.list(limit=500).items} != expected:
-        # the lock outlived the replay: the next run drains what this one spooled
-        again = subprocess.run(
-            [*CLI, "replay", str(vtest), "--config", str(config), "--no-progress"],
+    try:  # the whole replay runs while another process holds the queue file locked
+        done = subprocess.run(
+            [*CLI, "replay", str(vtest), "--config", str(config), "--events-out", str(out),
+             "--no-progress"],
             capture_output=True, text=True, env=ENV, cwd=REPO, timeout=300,
         )  # fmt: skip
-        assert again.returncode == 0
+    finally:
+        holder.communicate("release\n", timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert "spooling" in done.stderr and "wait in" in done.stderr
+    expected = {json.loads(line)["id"] for line in out.read_text().splitlines()}
+    assert expected
+    queue = SqliteEventQueue(f"sqlite:///{db}")
+    assert queue.count() == 0
+    # the lock is gone: the next run drains what this one spooled, then posts its own
+    again = subprocess.run(
+        [*CLI, "replay", str(vtest), "--config", str(config), "--no-progress"],
+        capture_output=True, text=True, env=ENV, cwd=REPO, timeout=300,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
     assert {e.id for e in queue.list(limit=500).items} == expected
     assert queue.count() == len(expected)
 

@@ -111,7 +111,7 @@ def test_reviewers_move_a_case_through_its_lifecycle_over_http(client):
         ({"action": "resolve", "actor": "x"}, 409),
         ({"action": "reject", "actor": "x"}, 422),
         ({"action": "fly", "actor": "x"}, 422),
-        ({"action": "confirm"}, 422),
+        ({"action": "confirm", "actor": ""}, 422),
         ({"action": "confirm", "actor": "x", "extra": 1}, 422),
     ],
     ids=[

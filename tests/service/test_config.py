@@ -415,7 +415,7 @@ BAD_CONFIGS = [
     pytest.param(
         set_("camras", value=[]),
         "camras",
-        "unknown key 'camras' (valid: cameras,",
+        "unknown key 'camras' (valid: auth, cameras,",
         id="top-level-typo",
     ),
     pytest.param(

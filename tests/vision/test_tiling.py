@@ -41,7 +41,9 @@ class BlobDetector:
             boxes.append([x, y, x + w, y + h])
             blue = image[y : y + h, x : x + w, 0].mean()
             labels.append("person" if blue > 127 else "car")
-        return Detections(np.array(boxes).reshape(-1, 4), np.array(labels), np.full(len(boxes), 0.9))
+        return Detections(
+            np.array(boxes).reshape(-1, 4), np.array(labels), np.full(len(boxes), 0.9)
+        )
 
 
 def canvas(*rectangles: tuple[int, int, int, int, str], size=(640, 480)) -> np.ndarray:
