@@ -65,11 +65,11 @@ class RegistryError(Exception):
 
 def shared_dir() -> Path:
     default = Path(__file__).resolve().parent.parent.parent / "shared"
-    return Path(os.environ.get("STREETWATCH_SHARED", default))
+    return Path(os.environ.get("STREETWATCH_SHARED") or default)
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("STREETWATCH_CACHE", Path.home() / ".cache" / "streetwatch"))
+    return Path(os.environ.get("STREETWATCH_CACHE") or Path.home() / ".cache" / "streetwatch")
 
 
 @cache

@@ -15,6 +15,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from service.cli_detectors import eval_app, train_app
 from service.cli_export import export_app
 from service.config import Config, ConfigError, load_config
 
@@ -32,6 +33,8 @@ app.add_typer(models_app, name="models")
 bench_app = typer.Typer(help="Benchmarks that print tables.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 app.add_typer(export_app, name="export")
+app.add_typer(train_app, name="train")
+app.add_typer(eval_app, name="eval")
 
 DEFAULT_DEMO_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "demo.yaml"
 ConfigOption = Annotated[
