@@ -17,14 +17,6 @@ from vision.evidence import encode_jpeg, render_snapshot
 logger = logging.getLogger(__name__)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class EventSink(Protocol):
     def post(self, update: EventUpdate) -> None: ...
 

@@ -21,13 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
+from models.registry import sha256_of
 from service.config import CameraConfig, Config
 from service.event_queue import EventQueue, QueueError
 from service.health_store import open_health_store
 from service.leases import CameraLeases
 from service.pipeline import CameraPipeline
 from service.queues import open_queue
-from service.sinks import EventSink, QueueSink, sha256_file
+from service.sinks import EventSink, QueueSink
 from service.spool import SpoolingQueue, open_spool
 from service.suppressions import SuppressionStore
 from streams.clip_ring import export_clip
@@ -154,7 +155,7 @@ class ClipSink:
             return
         if path is None:
             return
-        digest = sha256_file(path)
+        digest = sha256_of(path)
         with self._lock:
             self._done[job.event_id] = (str(path), digest)
         event = self.queue.get(job.event_id)
