@@ -158,9 +158,12 @@ class ClipSink:
         digest = sha256_of(path)
         with self._lock:
             self._done[job.event_id] = (str(path), digest)
-        event = self.queue.get(job.event_id)
-        if event is not None:
-            self.queue.post(event.model_copy(update={"clip": str(path), "clip_sha256": digest}))
+        try:
+            event = self.queue.get(job.event_id)
+            if event is not None:
+                self.queue.post(event.model_copy(update={"clip": str(path), "clip_sha256": digest}))
+        except QueueError as exc:  # the next update of the event carries the clip anyway
+            logger.warning("%s: clip of %s not posted yet (%s)", job.camera_id, job.event_id, exc)
         self.exported += 1
         logger.info("%s: clip %s", job.camera_id, path)
 
