@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -157,11 +159,24 @@ def engine_for(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def create_tables(metadata, engine: Engine, attempts: int = 5) -> None:  # noqa: ANN001
+    """Create missing tables; several processes starting at once may race to create the same
+    table (SQLite answers "already exists" or "locked"), so retry what lost the race."""
+    for attempt in range(attempts):
+        try:
+            metadata.create_all(engine)
+            return
+        except OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
 class CaseStore:
     def __init__(self, url: str, router: Router | None = None, merge_distance_m: float = 15.0):
         self.url = url
         self.engine = engine_for(url)
-        Base.metadata.create_all(self.engine)
+        create_tables(Base.metadata, self.engine)
         self.router = router or Router()
         self.merge_distance_m = merge_distance_m
 

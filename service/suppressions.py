@@ -27,7 +27,7 @@ from sqlalchemy import JSON, DateTime, Integer, String, Text, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from service.case_store import _utc, engine_for
+from service.case_store import _utc, create_tables, engine_for
 from vision.types import Event
 
 logger = logging.getLogger(__name__)
@@ -202,7 +202,7 @@ class SuppressionStore:
         refresh_s: float = 5.0,
     ) -> None:
         self.engine = engine_for(engine) if isinstance(engine, str) else engine
-        Base.metadata.create_all(self.engine)
+        create_tables(Base.metadata, self.engine)
         self.default_hours = default_hours
         self.min_overlap = min_overlap
         self.refresh_s = refresh_s

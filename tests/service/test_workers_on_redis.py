@@ -44,12 +44,16 @@ def write_config(tmp_path: Path, rtsp_server, redis_url: str) -> Path:
     return path
 
 
-def start_worker(config: Path) -> subprocess.Popen:
+def start_worker(config: Path, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "service.cli", "run", "--config", str(config), "--worker-only"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO,
+        stdout=subprocess.DEVNULL, stderr=log.open("w"), cwd=REPO,
         env={**os.environ, "YOLO_OFFLINE": "1"},
     )  # fmt: skip
+
+
+def tails(*logs: Path) -> str:
+    return "\n".join(f"{log.name}: {log.read_text()[-1500:]}" for log in logs)
 
 
 def owners(client: redis.Redis) -> dict[str, tuple[str, str]]:
@@ -71,7 +75,8 @@ def test_cameras_move_to_the_surviving_worker_within_the_lease_ttl(
 ):
     config = write_config(tmp_path, rtsp_server, redis_url)
     client = redis.Redis.from_url(redis_url, decode_responses=True)
-    a, b = start_worker(config), start_worker(config)
+    logs = tmp_path / "a.log", tmp_path / "b.log"
+    a, b = start_worker(config, logs[0]), start_worker(config, logs[1])
     try:
 
         def split_between_two():
@@ -79,7 +84,7 @@ def test_cameras_move_to_the_surviving_worker_within_the_lease_ttl(
             online = [w for w, state in now.values() if state == "online"]
             return len(online) == 4 and len(set(online)) == 2
 
-        assert wait_until(split_between_two, 90), owners(client)
+        assert wait_until(split_between_two, 150), (owners(client), tails(*logs))
         victim = f"{os.uname().nodename}-{a.pid}"
         moved = sorted(cam for cam, (w, _) in owners(client).items() if w == victim)
         assert len(moved) == 2
@@ -92,7 +97,7 @@ def test_cameras_move_to_the_surviving_worker_within_the_lease_ttl(
             now = owners(client)
             return all(now.get(cam) == (survivor, "online") for cam in moved)
 
-        assert wait_until(all_on_survivor, 30), owners(client)
+        assert wait_until(all_on_survivor, 30), (owners(client), tails(*logs))
         takeover_s = time.monotonic() - killed_at
         # lease TTL + one renewal period + the camera's reconnect and first frame
         assert takeover_s < TTL + TTL / 3 + 12, takeover_s
