@@ -27,23 +27,6 @@ def test_the_queue_file_is_in_wal_mode(queue):
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_posting_the_same_event_twice_stores_it_once(queue):
-    assert queue.post(event()) is True
-    assert queue.post(event()) is False
-    assert queue.count() == 1
-    assert queue.get("e1") == event()
-
-
-def test_a_newer_observation_updates_the_event_and_a_stale_retry_does_not(queue):
-    queue.post(event(1))
-    assert queue.post(event(5, last="2026-11-23T10:00:09.000Z", status="closed"))
-    assert not queue.post(event(3))
-    stored = queue.get("e1")
-    assert (stored.observations, stored.status, stored.last_seen) == (
-        5, "closed", "2026-11-23T10:00:09.000Z",
-    )  # fmt: skip
-
-
 @pytest.mark.parametrize(
     "filters, ids",
     [
