@@ -15,6 +15,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from service import cli_eval  # noqa: F401  (registers `eval events`)
 from service.cli_detectors import eval_app, train_app
 from service.cli_export import export_app
 from service.config import Config, ConfigError, load_config
@@ -136,7 +137,7 @@ def run(
     """Run the live workers over the configured cameras and the service, until SIGTERM."""
     from models.registry import RegistryError
     from service.event_queue import QueueError
-    from service.replay import load_person_detector
+    from service.replay import load_detectors
     from service.worker import LiveWorker
     from vision.detectors.base import ModelFileError
 
@@ -146,14 +147,16 @@ def run(
     worker = None
     if not service_only:
         try:
-            detector, model = load_person_detector(cfg)
-            worker = LiveWorker(cfg, detector, camera_ids=camera or None)
+            chosen = [cfg.camera(c) for c in camera] if camera else cfg.cameras
+            detectors = load_detectors(cfg, chosen)
+            model = ", ".join(f"{r}={n}" for r, n in sorted(detectors.names.items()))
+            worker = LiveWorker(cfg, detectors, camera_ids=camera or None)
         except KeyError as exc:
             fail(str(exc.args[0]), code=2)
         except (ModelFileError, RegistryError, QueueError) as exc:
             fail(str(exc))
         typer.echo(
-            f"streetwatch run: {len(worker.cameras)} camera(s), model {model}, "
+            f"streetwatch run: {len(worker.cameras)} camera(s), models {model}, "
             f"queue {cfg.queue_url}"
         )
     _run_service(cfg, cfg.server.host, port or cfg.server.port, worker, serve=not worker_only)

@@ -15,12 +15,20 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from service.routing import Route
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-RULE_NAMES = ("crowding",)
+RULE_NAMES = ("crowding", "street_vending", "garbage", "missing_helmet", "waterlogging")
 """Rules this build implements; a zone naming any other rule is a config error."""
 
 
@@ -58,25 +66,155 @@ class CrowdingSettings(StrictModel):
     )
 
 
-class CrowdingOverrides(StrictModel):
-    """Per-zone overrides of the global crowding settings (unset keys keep the global value)."""
+class StreetVendingSettings(StrictModel):
+    """Stall objects (umbrella, table, chair, cart; the eagle-eye vendor model's stalls) kept in
+    one place by people for >= ``dwell_s`` in a no-vending zone, within its active hours."""
 
-    min_people: int | None = Field(None, ge=1)
-    min_duration_s: FiniteFloat | None = Field(None, ge=0)
-    min_score: FiniteFloat | None = Field(None, ge=0, le=1)
-    max_gap_s: FiniteFloat | None = Field(None, ge=0)
+    dwell_s: FiniteFloat = Field(
+        300.0, ge=0, description="How long a stall must stay before an event opens"
+    )
+    min_score: FiniteFloat = Field(
+        0.35, ge=0, le=1, description="Stall and person detections below this are ignored"
+    )
+    stall_labels: list[str] = Field(
+        default_factory=lambda: ["umbrella", "table", "chair", "cart", "vendor_stall"],
+        min_length=1,
+        description="Canonical labels that are stall objects",
+    )
+    standalone_labels: list[str] = Field(
+        default_factory=lambda: ["vendor_stall"],
+        description="Stall labels that need no person beside them (the eagle-eye vendor "
+        "model's boxes already hold the vendor)",
+    )
+    person_radius: FiniteFloat = Field(
+        1.5,
+        gt=0,
+        description="A person attends a stall within this many stall sizes of its centre",
+    )
+    min_observations: int = Field(3, ge=1, description="Sightings before a stall can count")
+    iou: FiniteFloat = Field(
+        0.3, gt=0, le=1, description="Box overlap that makes two sightings one stall"
+    )
+    hide_s: FiniteFloat = Field(
+        60.0, ge=0, description="A stall hidden (by passers-by) this long is still there"
+    )
+
+
+class GarbageSettings(StrictModel):
+    """A garbage pile or overflowing bin in a zone for >= ``dwell_s``; a pile that appears where
+    the zone was seen clean is reported as ``illegal_dumping``."""
+
+    dwell_s: FiniteFloat = Field(60.0, ge=0, description="How long a pile must stay")
+    min_score: FiniteFloat = Field(
+        0.4, ge=0, le=1, description="Garbage detections below this are ignored"
+    )
+    labels: list[str] = Field(
+        default_factory=lambda: ["garbage", "bin_overflow"],
+        min_length=1,
+        description="Canonical labels that are violations",
+    )
+    min_observations: int = Field(3, ge=1, description="Sightings before a pile can count")
+    iou: FiniteFloat = Field(
+        0.3, gt=0, le=1, description="Box overlap that makes two sightings one pile"
+    )
+    hide_s: FiniteFloat = Field(
+        120.0, ge=0, description="A pile hidden (by people, vehicles) this long is still there"
+    )
+    min_overlap: FiniteFloat = Field(
+        0.3, gt=0, le=1, description="Share of a pile's box that must lie in the zone"
+    )
+    clean_before_s: FiniteFloat = Field(
+        30.0,
+        ge=0,
+        description="A pile where the zone was watched clean this long is illegal dumping",
+    )
+
+
+class MissingHelmetSettings(StrictModel):
+    """In a construction zone, a person whose head is seen bare in most recent observations:
+    one event per person."""
+
+    min_score: FiniteFloat = Field(
+        0.35, ge=0, le=1, description="Head detections below this are ignored"
+    )
+    window: int = Field(5, ge=1, description="The last K observations of a head that count")
+    bare_fraction: FiniteFloat = Field(
+        0.6, gt=0, le=1, description="Share of those K where the head was bare"
+    )
+    min_observations: int = Field(3, ge=1, description="Sightings of a head before it can fire")
+    match_iou: FiniteFloat = Field(
+        0.2, gt=0, le=1, description="Box overlap that makes two sightings one head"
+    )
+    forget_s: FiniteFloat = Field(
+        10.0, gt=0, description="A head unseen this long is a new person next time"
+    )
+
+
+class WaterloggingSettings(StrictModel):
+    """Water covers >= ``min_coverage`` of the zone (a road) for >= ``min_duration_s``; found by
+    comparison with a dry reference frame of the camera."""
+
+    min_coverage: FiniteFloat = Field(0.15, gt=0, le=1, description="Share of the zone under water")
+    min_duration_s: FiniteFloat = Field(
+        60.0, ge=0, description="How long the water must stay before an event opens"
+    )
+    max_gap_s: FiniteFloat = Field(
+        10.0, ge=0, description="Coverage may dip this long without restarting the duration"
+    )
+    reference: str | None = Field(
+        None,
+        description="Dry reference image of this camera (path, relative to the config file); "
+        "unset: the median of the first frames, so the road must be dry at start",
+    )
+    reference_frames: int = Field(
+        5, ge=1, le=100, description="Frames whose median is the learned reference"
+    )
+
+
+RULE_SETTINGS: dict[str, type[StrictModel]] = {
+    "crowding": CrowdingSettings,
+    "street_vending": StreetVendingSettings,
+    "garbage": GarbageSettings,
+    "missing_helmet": MissingHelmetSettings,
+    "waterlogging": WaterloggingSettings,
+}
+
+
+def _overrides_of(settings: type[StrictModel]) -> type[StrictModel]:
+    """The per-zone overrides of a rule's settings: the same keys, every one optional."""
+    fields: dict[str, Any] = {}
+    for field_name, info in settings.model_fields.items():
+        checked = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+        fields[field_name] = (checked | None, Field(None, description=info.description))
+    name = settings.__name__.replace("Settings", "Overrides")
+    return create_model(name, __base__=StrictModel, **fields)
+
+
+CrowdingOverrides = _overrides_of(CrowdingSettings)
+StreetVendingOverrides = _overrides_of(StreetVendingSettings)
+GarbageOverrides = _overrides_of(GarbageSettings)
+MissingHelmetOverrides = _overrides_of(MissingHelmetSettings)
+WaterloggingOverrides = _overrides_of(WaterloggingSettings)
 
 
 class RuleDefaults(StrictModel):
     """Global rule thresholds; zones override them key by key."""
 
     crowding: CrowdingSettings = Field(default_factory=CrowdingSettings)
+    street_vending: StreetVendingSettings = Field(default_factory=StreetVendingSettings)
+    garbage: GarbageSettings = Field(default_factory=GarbageSettings)
+    missing_helmet: MissingHelmetSettings = Field(default_factory=MissingHelmetSettings)
+    waterlogging: WaterloggingSettings = Field(default_factory=WaterloggingSettings)
 
 
 class ZoneRules(StrictModel):
     """The rules that apply in a zone; ``{}`` as a value keeps the global thresholds."""
 
-    crowding: CrowdingOverrides | None = None
+    crowding: CrowdingOverrides | None = None  # type: ignore[valid-type]
+    street_vending: StreetVendingOverrides | None = None  # type: ignore[valid-type]
+    garbage: GarbageOverrides | None = None  # type: ignore[valid-type]
+    missing_helmet: MissingHelmetOverrides | None = None  # type: ignore[valid-type]
+    waterlogging: WaterloggingOverrides | None = None  # type: ignore[valid-type]
 
     @model_validator(mode="before")
     @classmethod
@@ -235,8 +373,44 @@ class ModelsConfig(StrictModel):
         description="Person detector: registry names in order of preference (the first whose "
         "weights are available is used) or paths to weight files",
     )
+    helmet: list[str] = Field(
+        default_factory=lambda: ["helmet"],
+        min_length=1,
+        description="Head detector (helmet / no_helmet) for missing_helmet zones",
+    )
+    garbage: list[str] = Field(
+        default_factory=lambda: ["garbage"],
+        min_length=1,
+        description="Garbage pile / bin / overflowing bin detector for garbage zones",
+    )
+    vendor: list[str] = Field(
+        default_factory=lambda: ["vendor"],
+        min_length=1,
+        description="Stalls seen from above, for street_vending zones of eagle-eye cameras",
+    )
     device: str = Field("cpu", description="cpu or cuda:N")
+    runtime: Literal["auto", "torch", "openvino", "onnx"] = Field(
+        "auto",
+        description="What runs the Ultralytics .pt detectors: torch, openvino (CPU only) or onnx "
+        "(ONNX Runtime), the latter two through an export made once into the cache; auto = "
+        "openvino on cpu, torch on cuda. YOLOX models always run on ONNX Runtime",
+    )
     conf: FiniteFloat = Field(0.25, gt=0, lt=1, description="Detector confidence threshold")
+    static_every_s: FiniteFloat = Field(
+        5.0,
+        gt=0,
+        le=600,
+        description="Static things (garbage, stalls seen from above, water) are looked for at "
+        "most this often per camera; between looks their rules keep their last answer",
+    )
+    skip_unchanged: FiniteFloat = Field(
+        0.0,
+        ge=0,
+        le=255,
+        description="Skip the person/helmet detectors on a frame whose mean absolute "
+        "difference from the last analysed one (grey, 64 px wide) is below this; 0 = never "
+        "skip. Never skips longer than static_every_s",
+    )
 
     @field_validator("device")
     @classmethod
@@ -245,7 +419,14 @@ class ModelsConfig(StrictModel):
             raise ValueError(f"unknown device '{device}' (use cpu, cuda or cuda:N)")
         return device
 
-    @field_validator("person", mode="before")
+    @property
+    def resolved_runtime(self) -> str:
+        """``runtime`` with auto decided: openvino on cpu, torch on cuda."""
+        if self.runtime == "auto":
+            return "openvino" if self.device == "cpu" else "torch"
+        return self.runtime
+
+    @field_validator("person", "helmet", "garbage", "vendor", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
@@ -482,12 +663,24 @@ class Config(StrictModel):
     def queue_url(self) -> str:
         return self.queue.url or f"sqlite:///{self.data_dir / 'queue.db'}"
 
+    def resolve(self, path: str | Path) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        path = Path(path)
+        if path.is_absolute() or self.source_file is None:
+            return path
+        return (self.source_file.resolve().parent / path).resolve()
+
     def crowding_for(self, zone: ZoneConfig) -> CrowdingSettings:
-        overrides = zone.rules.crowding
-        merged = self.rules.crowding.model_dump()
+        return self.rule_settings(zone, "crowding")  # type: ignore[return-value]
+
+    def rule_settings(self, zone: ZoneConfig, rule: str) -> StrictModel:
+        """The settings ``rule`` runs with in ``zone``: the global ones with the zone's
+        overrides on top."""
+        overrides = getattr(zone.rules, rule)
+        merged = getattr(self.rules, rule).model_dump()
         if overrides is not None:
             merged.update(overrides.model_dump(exclude_none=True))
-        return CrowdingSettings(**merged)
+        return RULE_SETTINGS[rule](**merged)
 
 
 class ConfigError(Exception):

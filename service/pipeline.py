@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from service.config import CameraConfig, Config
+from service.detector_set import DetectorSet
 from service.sinks import EventSink, EvidenceWriter
 from service.suppressions import SuppressionStore
 from vision.dedup import DedupSettings, EventDeduplicator, EventUpdate
 from vision.detectors.base import Detector
+from vision.rules.base import Rule
 from vision.rules.crowding import CrowdingRule, CrowdingThresholds
+from vision.rules.garbage import GarbageRule, GarbageThresholds
+from vision.rules.helmet import MissingHelmetRule, MissingHelmetThresholds
+from vision.rules.vending import StreetVendingRule, StreetVendingThresholds
+from vision.rules.waterlogging import WaterloggingRule, WaterloggingThresholds
+from vision.schedule import RoleSchedule
 from vision.types import Candidate, Detections, Frame
 from vision.zones import Zone
 
@@ -33,13 +42,60 @@ def build_zones(config: Config, camera: CameraConfig) -> list[Zone]:
     ]
 
 
-def build_rules(config: Config, camera: CameraConfig) -> list[CrowdingRule]:
-    rules = []
+def rule_needs(camera: CameraConfig, rule: str) -> frozenset[str]:
+    """The detector roles ``rule`` needs on ``camera`` (see vision.rules.base)."""
+    if rule == "street_vending":
+        return frozenset({"vendor" if camera.kind == "eagle_eye" else "person"})
+    return RULE_ROLES[rule]
+
+
+RULE_ROLES = {
+    "crowding": frozenset({"person"}),
+    "garbage": frozenset({"garbage"}),
+    "missing_helmet": frozenset({"helmet"}),
+    "waterlogging": frozenset({"water"}),
+}
+
+
+def camera_roles(cameras: Iterable[CameraConfig]) -> frozenset[str]:
+    """Every detector role the zones of ``cameras`` need."""
+    return frozenset(
+        role
+        for camera in cameras
+        for zone in camera.zones
+        for rule in zone.rule_names()
+        for role in rule_needs(camera, rule)
+    )
+
+
+def _thresholds(cls: type, settings: dict) -> Any:
+    """A rule's frozen thresholds from config settings (lists become tuples)."""
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
+
+
+def build_rules(config: Config, camera: CameraConfig) -> list[Rule]:
+    rules: list[Rule] = []
     for zone_config, zone in zip(camera.zones, build_zones(config, camera), strict=True):
-        if zone_config.rules.crowding is not None:
-            settings = config.crowding_for(zone_config)
-            thresholds = CrowdingThresholds(**settings.model_dump())
-            rules.append(CrowdingRule(camera.id, zone, thresholds))
+        for name in zone_config.rule_names():
+            settings = config.rule_settings(zone_config, name).model_dump()
+            if name == "crowding":
+                rules.append(
+                    CrowdingRule(camera.id, zone, _thresholds(CrowdingThresholds, settings))
+                )
+            elif name == "street_vending":
+                thresholds = _thresholds(StreetVendingThresholds, settings)
+                needs = rule_needs(camera, name)
+                rules.append(StreetVendingRule(camera.id, zone, thresholds, needs=needs))
+            elif name == "garbage":
+                rules.append(GarbageRule(camera.id, zone, _thresholds(GarbageThresholds, settings)))
+            elif name == "missing_helmet":
+                thresholds = _thresholds(MissingHelmetThresholds, settings)
+                rules.append(MissingHelmetRule(camera.id, zone, thresholds))
+            elif name == "waterlogging":
+                if settings["reference"] is not None:
+                    settings["reference"] = str(config.resolve(settings["reference"]))
+                thresholds = _thresholds(WaterloggingThresholds, settings)
+                rules.append(WaterloggingRule(camera.id, zone, thresholds))
     return rules
 
 
@@ -71,7 +127,7 @@ class CameraPipeline:
         self,
         config: Config,
         camera: CameraConfig,
-        detector: Detector,
+        detectors: DetectorSet | Detector,
         source_key: str,
         sinks: Sequence[EventSink],
         *,
@@ -79,8 +135,15 @@ class CameraPipeline:
         suppressions: SuppressionStore | None = None,
     ) -> None:
         self.camera = camera
-        self.detector = detector
+        if not isinstance(detectors, DetectorSet):
+            detectors = DetectorSet(config, person=detectors)
+        self.detectors = detectors
         self.rules = build_rules(config, camera)
+        models = config.models
+        self.schedule = RoleSchedule(
+            camera_roles([camera]), models.static_every_s, models.skip_unchanged
+        )
+        self._held: dict[int, list[Candidate]] = {}
         self.dedup = EventDeduplicator(camera.id, source_key, dedup_settings(config, live=live))
         polygons = {(camera.id, z.name): z.polygon for z in build_zones(config, camera)}
         self.evidence = EvidenceWriter(config.evidence_path, polygons)
@@ -91,21 +154,33 @@ class CameraPipeline:
 
     def process(self, frame: Frame) -> list[EventUpdate]:
         started = time.perf_counter()
-        dets = self.detector.detect([frame.image])[0]
+        due = self.schedule.due(frame)
+        dets = self.detectors.detect([frame], [due])[0]
         detected = time.perf_counter()
-        updates = self.observe(frame, dets)
+        updates = self.observe(frame, dets, due)
         self.times.detect_s += detected - started
         return updates
 
-    def observe(self, frame: Frame, dets: Detections) -> list[EventUpdate]:
-        """Rules, dedup and sinks for a frame already run through the detector (boxes in the
-        frame's own pixels; scaled here to source pixels when the decoder downscaled)."""
+    def observe(
+        self, frame: Frame, dets: Detections, fresh: frozenset[str] | None = None
+    ) -> list[EventUpdate]:
+        """Rules, dedup and sinks for a frame already run through the detectors of the roles
+        in ``fresh`` (None: every role; boxes in the frame's own pixels, scaled here to source
+        pixels when the decoder downscaled). A rule whose roles did not all run on this frame
+        repeats its last answer."""
         started = time.perf_counter()
         if frame.scale != 1.0 and len(dets):
             dets = Detections(dets.xyxy * frame.scale, dets.label, dets.score)
         candidates: list[Candidate] = []
-        for rule in self.rules:
-            candidates.extend(rule.update(frame, dets))
+        for index, rule in enumerate(self.rules):
+            if fresh is None or rule.needs <= fresh:
+                self._held[index] = found = rule.update(frame, dets)
+            else:
+                found = [
+                    dataclasses.replace(c, pts=frame.pts, wall=frame.wall)
+                    for c in self._held.get(index, [])
+                ]
+            candidates.extend(found)
         self.times.rules_s += time.perf_counter() - started
         self.times.frames += 1
         people = int(np.count_nonzero(dets.label == "person"))

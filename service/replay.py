@@ -18,9 +18,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from models.registry import first_available, load_detector
 from service.config import CameraConfig, Config
-from service.pipeline import CameraPipeline, StageTimes
+from service.detector_set import DetectorSet
+from service.pipeline import CameraPipeline, StageTimes, camera_roles
 from service.queues import open_queue
 from service.sinks import EventSink, JsonlSink, QueueSink
 from service.spool import open_spool
@@ -57,9 +57,11 @@ def pick_camera(config: Config, camera_id: str | None) -> CameraConfig:
     return config.cameras[0]
 
 
-def load_person_detector(config: Config) -> tuple[Detector, str]:
-    name = first_available(config.models.person)
-    return load_detector(name, device=config.models.device, conf=config.models.conf), name
+def load_detectors(config: Config, cameras: list[CameraConfig]) -> DetectorSet:
+    """The detectors the zones of ``cameras`` need, loaded now (a missing model fails here)."""
+    detectors = DetectorSet(config)
+    detectors.preload(camera_roles(cameras))
+    return detectors
 
 
 def replay(
@@ -78,9 +80,9 @@ def replay(
     camera = pick_camera(config, camera_id)
     anchor = (start_time or datetime.now(UTC)).astimezone(UTC)
     source = FileSource(camera.id, video, camera.analysis_fps, anchor)
-    model_name = getattr(detector, "name", "custom")
-    if detector is None:
-        detector, model_name = load_person_detector(config)
+    detectors = DetectorSet(config, person=detector)
+    detectors.preload(camera_roles([camera]))
+    model_name = ", ".join(f"{role}={name}" for role, name in sorted(detectors.names.items()))
     queue = open_queue(config.queue_url)
     spool = open_spool(queue, config.data_dir / "spool") if config.queue.spool else None
     sinks: list[EventSink] = [QueueSink(spool or queue)]
@@ -93,7 +95,7 @@ def replay(
             events_out.parent.mkdir(parents=True, exist_ok=True)
             jsonl = JsonlSink(stack.enter_context(events_out.open("w", encoding="utf-8")))
             sinks.append(jsonl)
-        pipeline = CameraPipeline(config, camera, detector, source.source_key, sinks)
+        pipeline = CameraPipeline(config, camera, detectors, source.source_key, sinks)
         progress = stack.enter_context(
             Progress(
                 TextColumn("[bold]{task.description}"),

@@ -23,10 +23,11 @@ import numpy as np
 
 from models.registry import sha256_of
 from service.config import CameraConfig, Config
+from service.detector_set import DetectorSet
 from service.event_queue import EventQueue, QueueError
 from service.health_store import open_health_store
 from service.leases import CameraLeases
-from service.pipeline import CameraPipeline
+from service.pipeline import CameraPipeline, camera_roles
 from service.queues import open_queue
 from service.sinks import EventSink, QueueSink
 from service.spool import SpoolingQueue, open_spool
@@ -178,7 +179,7 @@ class LiveWorker:
     def __init__(
         self,
         config: Config,
-        detector: Detector,
+        detectors: DetectorSet | Detector,
         camera_ids: list[str] | None = None,
         *,
         max_batch: int = 16,
@@ -186,7 +187,11 @@ class LiveWorker:
     ) -> None:
         pin_mmap_threshold()
         self.config = config
-        self.detector = detector
+        if not isinstance(detectors, DetectorSet):
+            detectors = DetectorSet(config, person=detectors)
+        self.detectors = detectors
+        chosen_ids = camera_ids or [c.id for c in config.cameras]
+        detectors.preload(camera_roles(config.camera(c) for c in chosen_ids))
         self.max_batch = max_batch
         self.extra_sinks = list(extra_sinks or [])
         chosen = [config.camera(c) for c in camera_ids] if camera_ids else config.cameras
@@ -277,7 +282,7 @@ class LiveWorker:
             self.pipelines[camera_id] = CameraPipeline(
                 self.config,
                 camera,
-                self.detector,
+                self.detectors,
                 "live",
                 [self.clips, self._queue_sink, *self.extra_sinks],
                 live=True,
@@ -334,15 +339,16 @@ class LiveWorker:
         return frames
 
     def _analyse(self, frames: list[Frame]) -> None:
-        for start in range(0, len(frames), self.max_batch):
-            batch = frames[start : start + self.max_batch]
-            began = time.perf_counter()
-            detections = self.detector.detect([f.image for f in batch])
-            self.detect_s += time.perf_counter() - began
-            self.batches += 1
-            for frame, dets in zip(batch, detections, strict=True):
-                self.pipelines[frame.camera_id].observe(frame, dets)
-                self.latencies.append((datetime.now(UTC) - frame.wall).total_seconds())
+        """One pass over every camera's fresh frame: each detector runs once on the batch of
+        frames that need it (see vision.schedule), then each camera's rules."""
+        due = [self.pipelines[f.camera_id].schedule.due(f) for f in frames]
+        began = time.perf_counter()
+        detections = self.detectors.detect(frames, due, self.max_batch)
+        self.detect_s += time.perf_counter() - began
+        self.batches = self.detectors.batches
+        for frame, dets, fresh in zip(frames, detections, due, strict=True):
+            self.pipelines[frame.camera_id].observe(frame, dets, fresh)
+            self.latencies.append((datetime.now(UTC) - frame.wall).total_seconds())
 
     def _check_health(self) -> None:
         healths = self._store_health()

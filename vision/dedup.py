@@ -29,6 +29,10 @@ class DedupSettings:
     same violation again derives the same id. Replays bucket by seconds into the video."""
 
 
+BETTER_SCORE_MARGIN = 0.05
+"""A count-less event takes a new snapshot when a sighting is this much more confident."""
+
+
 class Change(StrEnum):
     OPENED = "opened"
     UPDATED = "updated"
@@ -64,8 +68,8 @@ class EventDeduplicator:
         self.camera_id = camera_id
         self.source_key = source_key
         self.settings = settings
-        self._tracked: dict[tuple[str, str], _Tracked] = {}
-        self._ids_per_bucket: Counter[tuple[str, str, int]] = Counter()
+        self._tracked: dict[tuple[str, str, str], _Tracked] = {}
+        self._ids_per_bucket: Counter[tuple[str, str, str, int]] = Counter()
 
     @property
     def open_events(self) -> list[Event]:
@@ -73,11 +77,11 @@ class EventDeduplicator:
 
     def update(self, frame: Frame, candidates: list[Candidate]) -> list[EventUpdate]:
         updates: list[EventUpdate] = []
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[str, str, str]] = set()
         for candidate in candidates:
-            key = (candidate.type, candidate.zone)
+            key = (candidate.type, candidate.zone, candidate.subject or "")
             if key in seen:
-                continue  # a rule reports one candidate per zone and frame; keep the first
+                continue  # one candidate per type, zone and subject a frame; keep the first
             seen.add(key)
             tracked = self._tracked.get(key)
             if tracked is None:
@@ -94,7 +98,7 @@ class EventDeduplicator:
         """Take over events a previous worker left open (it crashed or was restarted): the
         same violation seen again continues the same event instead of opening a new one."""
         for event in events:
-            key = (event.type, event.zone)
+            key = (event.type, event.zone, event.subject or "")
             if event.status != "open" or key in self._tracked:
                 continue
             self._tracked[key] = _Tracked(event.model_copy(), pts, pts)
@@ -103,7 +107,7 @@ class EventDeduplicator:
                 bucket = int(first.timestamp() // self.settings.id_bucket_s)
             else:
                 bucket = int(event.video_t0 // self.settings.id_bucket_s)
-            self._ids_per_bucket[(event.type, event.zone, bucket)] += 1
+            self._ids_per_bucket[(*key, bucket)] += 1
 
     def flush(self) -> list[EventUpdate]:
         """End of stream: close and finalise everything still tracked."""
@@ -121,11 +125,13 @@ class EventDeduplicator:
         first_wall = candidate.wall - timedelta(seconds=candidate.pts - start_pts)
         clock = first_wall.timestamp() if self.settings.bucket_by_wall else start_pts
         bucket = int(clock // self.settings.id_bucket_s)
-        counter_key = (candidate.type, candidate.zone, bucket)
+        key = (candidate.type, candidate.zone, candidate.subject or "")
+        counter_key = (*key, bucket)
         n = self._ids_per_bucket[counter_key]
         self._ids_per_bucket[counter_key] += 1
+        zone_key = f"{candidate.zone}|{candidate.subject}" if candidate.subject else candidate.zone
         event = Event(
-            id=event_id(self.camera_id, self.source_key, candidate.type, candidate.zone, bucket, n),
+            id=event_id(self.camera_id, self.source_key, candidate.type, zone_key, bucket, n),
             type=candidate.type,
             camera_id=self.camera_id,
             zone=candidate.zone,
@@ -137,10 +143,11 @@ class EventDeduplicator:
             score=round(candidate.score, 4),
             boxes=candidate.boxes,
             count=candidate.count,
+            subject=candidate.subject,
             observations=1,
         )
         tracked = _Tracked(event, candidate.pts, candidate.pts)
-        self._tracked[(candidate.type, candidate.zone)] = tracked
+        self._tracked[key] = tracked
         return tracked
 
     def _observe(self, tracked: _Tracked, frame: Frame, candidate: Candidate) -> EventUpdate | None:
@@ -151,11 +158,12 @@ class EventDeduplicator:
         event.video_t1 = round(candidate.pts, 3)
         event.last_seen = utc_iso(candidate.wall)
         event.observations += 1
-        event.score = round(max(event.score, candidate.score), 4)
         tracked.last_pts = candidate.pts
-        better = candidate.count is not None and (
-            event.count is None or candidate.count > event.count
-        )
+        if candidate.count is not None:
+            better = event.count is None or candidate.count > event.count
+        else:  # rules without a count: the most confident sighting is the best evidence
+            better = candidate.score >= event.score + BETTER_SCORE_MARGIN
+        event.score = round(max(event.score, candidate.score), 4)
         if better:
             event.count = candidate.count
             event.boxes = candidate.boxes

@@ -1,4 +1,4 @@
-"""Plane geometry on image pixels: points in polygons, box IoU, polygon area."""
+"""Plane geometry on image pixels: points in polygons, box IoU, polygon area, box overlap."""
 
 from __future__ import annotations
 
@@ -40,3 +40,51 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     area_b = np.clip(b[:, 2:] - b[:, :2], 0, None).prod(axis=1)
     union = area_a[:, None] + area_b[None, :] - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def _clip_half_plane(polygon: np.ndarray, axis: int, bound: float, keep_below: bool) -> np.ndarray:
+    """One Sutherland-Hodgman step: the part of ``polygon`` where ``coord <= bound``
+    (``keep_below``) or ``coord >= bound``. A concave polygon may come out with zero-width
+    bridges along the clip line; they add nothing to its shoelace area."""
+    if len(polygon) == 0:
+        return polygon
+    coord = polygon[:, axis]
+    inside = coord <= bound if keep_below else coord >= bound
+    prev = np.roll(polygon, 1, axis=0)
+    prev_inside = np.roll(inside, 1)
+    crossing = inside != prev_inside
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (bound - prev[:, axis]) / (coord - prev[:, axis])
+        cross = prev + t[:, None] * (polygon - prev)
+    cross[:, axis] = bound
+    # each edge prev -> cur emits its crossing point (if any), then cur (if kept)
+    points = np.stack([cross, polygon], axis=1)
+    keep = np.stack([crossing, inside], axis=1)
+    return points[keep]
+
+
+def box_overlap_fraction(boxes: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """(N,) share of each (N, 4) xyxy box's area that lies inside the (M, 2) polygon.
+
+    The polygon may be concave (it is clipped against each box, which is convex, with
+    Sutherland-Hodgman). Degenerate boxes (no area) and polygons with fewer than 3 vertices
+    give 0.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    polygon = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+    fractions = np.zeros(len(boxes), dtype=np.float64)
+    if len(polygon) < 3:
+        return fractions
+    (px1, py1), (px2, py2) = polygon.min(axis=0), polygon.max(axis=0)
+    for i, (x1, y1, x2, y2) in enumerate(boxes):
+        if not (x2 > x1 and y2 > y1):
+            continue
+        if x2 <= px1 or x1 >= px2 or y2 <= py1 or y1 >= py2:
+            continue
+        clipped = polygon
+        sides = ((0, x1, False), (0, x2, True), (1, y1, False), (1, y2, True))
+        for axis, bound, keep_below in sides:
+            clipped = _clip_half_plane(clipped, axis, bound, keep_below)
+        if len(clipped) >= 3:
+            fractions[i] = min(polygon_area(clipped) / ((x2 - x1) * (y2 - y1)), 1.0)
+    return fractions

@@ -5,6 +5,7 @@ Everything in streams/, vision/ and service/ takes and returns these; nothing el
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -61,6 +62,19 @@ class Detections:
     def empty(cls) -> Detections:
         return cls(np.zeros((0, 4), np.float32), np.zeros(0, object), np.zeros(0, np.float32))
 
+    @classmethod
+    def concat(cls, parts: Sequence[Detections]) -> Detections:
+        """One frame's detections from several detectors, as one set."""
+        if not parts:
+            return cls.empty()
+        if len(parts) == 1:
+            return parts[0]
+        return cls(
+            np.concatenate([p.xyxy for p in parts]),
+            np.concatenate([p.label for p in parts]),
+            np.concatenate([p.score for p in parts]),
+        )
+
     def __len__(self) -> int:
         return len(self.score)
 
@@ -97,6 +111,9 @@ class Candidate:
     count: int | None = None
     started_pts: float | None = None
     """When the rule's condition began to hold (pts), if the rule tracks duration."""
+    subject: str | None = None
+    """What the violation is about when a zone can hold several at once (one person without a
+    helmet): one event per subject. None: one event per type and zone."""
 
 
 def utc_iso(moment: datetime) -> str:
@@ -124,6 +141,9 @@ class Event(BaseModel):
     score: float = Field(description="Best detection confidence supporting the event")
     boxes: list[list[float]] = Field(description="[x1, y1, x2, y2] boxes in source pixels")
     count: int | None = Field(default=None, description="Peak count, for counting rules")
+    subject: str | None = Field(
+        default=None, description="Which one, when a zone holds several (e.g. a person's track)"
+    )
     observations: int = Field(default=1, description="Frames on which the rule fired")
     snapshot: str | None = Field(default=None, description="JPEG with zone and boxes drawn")
     snapshot_sha256: str | None = None

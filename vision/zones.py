@@ -8,7 +8,7 @@ from datetime import datetime, time, tzinfo
 
 import numpy as np
 
-from vision.geometry import points_in_polygon
+from vision.geometry import box_overlap_fraction, points_in_polygon
 from vision.types import Detections
 
 
@@ -36,6 +36,13 @@ class Zone:
         if len(dets) == 0:
             return np.zeros(0, dtype=bool)
         return points_in_polygon(dets.bottom_center, self.polygon)
+
+    def overlaps(self, dets: Detections, min_fraction: float) -> np.ndarray:
+        """(N,) bool: detections lying on the zone: at least ``min_fraction`` of the box's area
+        is inside the polygon (for things on the ground with an extent: garbage, water)."""
+        if len(dets) == 0:
+            return np.zeros(0, dtype=bool)
+        return box_overlap_fraction(dets.xyxy, self.polygon) >= min_fraction
 
     def is_active(self, moment: datetime) -> bool:
         """Whether the zone's rules apply at ``moment`` (clock time in the zone's time zone)."""

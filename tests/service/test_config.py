@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from service.config import (
+    RULE_NAMES,
     Config,
     ConfigError,
     CrowdingSettings,
@@ -24,6 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO_ROOT / "configs" / "demo.yaml"
 
 SQUARE = [[0, 0], [100, 0], [100, 100], [0, 100]]
+VALID_RULES = ", ".join(sorted(RULE_NAMES))
 
 
 def valid_config() -> dict[str, Any]:
@@ -397,13 +399,13 @@ BAD_CONFIGS = [
     pytest.param(
         set_(*ZONE, "rules", value={"garbage_typo": {}}),
         "cameras[0].zones[0].rules.garbage_typo",
-        "unknown rule 'garbage_typo' (valid: crowding)",
+        f"unknown rule 'garbage_typo' (valid: {VALID_RULES})",
         id="zone-unknown-rule",
     ),
     pytest.param(
         set_("rules", value={"loitering": {}}),
         "rules.loitering",
-        "unknown rule 'loitering' (valid: crowding)",
+        f"unknown rule 'loitering' (valid: {VALID_RULES})",
         id="global-unknown-rule",
     ),
     pytest.param(
@@ -571,7 +573,7 @@ BAD_CONFIGS = [
     pytest.param(
         set_(*ZONE, "rules", value={}),
         "cameras[0].zones[0].rules",
-        "zone 'plaza' enforces no rule; name one of ['crowding']",
+        f"zone 'plaza' enforces no rule; name one of {list(RULE_NAMES)}",
         id="zone-without-rules",
     ),
     pytest.param(
@@ -763,3 +765,50 @@ def test_file_level_errors(tmp_path: Path, make: Callable[[Path], Path], message
 def test_config_error_format() -> None:
     assert str(ConfigError("a.yaml", "cameras[0].url", "bad")) == "a.yaml: cameras[0].url: bad"
     assert str(ConfigError(Path("a.yaml"), "", "bad")) == "a.yaml: bad"
+
+
+@pytest.mark.parametrize(
+    "rule, override, key, expected",
+    [
+        pytest.param("street_vending", {"dwell_s": 20}, "dwell_s", 20, id="vending-dwell"),
+        pytest.param("garbage", {"clean_before_s": 5}, "clean_before_s", 5, id="garbage-clean"),
+        pytest.param("missing_helmet", {"window": 9}, "window", 9, id="helmet-window"),
+        pytest.param("waterlogging", {"min_coverage": 0.3}, "min_coverage", 0.3, id="water-cover"),
+        pytest.param("garbage", {}, "dwell_s", 60.0, id="garbage-global-default"),
+    ],
+)
+def test_every_rule_takes_zone_overrides_over_global_settings(rule, override, key, expected):
+    data = valid_config()
+    data["cameras"][0]["zones"][0]["rules"] = {rule: override}
+    config = Config.model_validate(data)
+    zone = config.cameras[0].zones[0]
+    assert zone.rule_names() == [rule]
+    assert getattr(config.rule_settings(zone, rule), key) == expected
+
+
+@pytest.mark.parametrize(
+    "rule, override, key",
+    [
+        pytest.param("garbage", {"dwell_s": -1}, "dwell_s", id="negative-dwell"),
+        pytest.param("missing_helmet", {"bare_fraction": 1.5}, "bare_fraction", id="fraction>1"),
+        pytest.param("street_vending", {"stall_labels": []}, "stall_labels", id="no-stall-labels"),
+        pytest.param("waterlogging", {"reference_frames": 0}, "reference_frames", id="no-frames"),
+        pytest.param("garbage", {"dwel_s": 3}, "dwel_s", id="typo-in-a-zone-override"),
+    ],
+)
+def test_bad_rule_overrides_name_their_key(tmp_path, rule, override, key):
+    data = valid_config()
+    data["cameras"][0]["zones"][0]["rules"] = {rule: override}
+    path = tmp_path / "streetwatch.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.key == f"cameras[0].zones[0].rules.{rule}.{key}"
+
+
+@pytest.mark.parametrize(
+    "path", sorted((REPO_ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name
+)
+def test_shipped_configs_load(path):
+    config = load_config(path)
+    assert config.cameras

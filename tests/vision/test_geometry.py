@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from vision.geometry import box_iou, points_in_polygon, polygon_area
+from vision.geometry import box_iou, box_overlap_fraction, points_in_polygon, polygon_area
 
 SQUARE = [[0, 0], [10, 0], [10, 10], [0, 10]]
 # a "U" shape: the notch (4..6, 3..10) is outside
@@ -71,3 +71,56 @@ def test_polygon_area(polygon, area):
 )
 def test_box_iou(a, b, iou):
     assert box_iou(np.array([a]), np.array([b]))[0, 0] == pytest.approx(iou)
+
+
+@pytest.mark.parametrize(
+    "polygon, box, fraction",
+    [
+        (SQUARE, [2, 2, 4, 4], 1.0),
+        (SQUARE, [5, 5, 15, 15], 0.25),
+        (SQUARE, [20, 20, 30, 30], 0.0),
+        (SQUARE, [-10, -10, 20, 20], 100 / 900),
+        (SQUARE, [10, 0, 20, 10], 0.0),
+        (U_SHAPE, [4.5, 4, 5.5, 9], 0.0),
+        (U_SHAPE, [3, 5, 7, 9], 0.5),
+        (U_SHAPE, [2, 0, 8, 2], 1.0),
+        (U_SHAPE, [3, 2, 7, 4], (4 * 1 + 2 * 1) / 8),
+        ([[0, 0], [4, 0], [0, 4]], [0, 0, 4, 4], 0.5),
+        (SQUARE, [3, 3, 3, 8], 0.0),
+        (SQUARE, [5, 5, 4, 4], 0.0),
+    ],
+    ids=[
+        "box wholly inside a square",
+        "a quarter of the box inside a square",
+        "box far outside",
+        "box around the whole square",
+        "box touching the square's edge only",
+        "box in the notch of a U",
+        "box across the notch of a U: its two arms",
+        "box in the base of a U",
+        "box straddling the base and the notch of a U",
+        "half a box under a triangle's hypotenuse",
+        "zero-width box",
+        "inverted box",
+    ],
+)
+def test_box_overlap_fraction(polygon, box, fraction):
+    got = box_overlap_fraction(np.array([box]), np.array(polygon))
+    assert got.shape == (1,)
+    assert got[0] == pytest.approx(fraction)
+
+
+def test_box_overlap_fraction_matches_sampling_on_a_concave_polygon():
+    rng = np.random.default_rng(7)
+    corners = rng.uniform(-3, 13, size=(20, 2, 2))
+    boxes = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
+    got = box_overlap_fraction(boxes, np.array(U_SHAPE))
+    for box, fraction in zip(boxes, got, strict=True):
+        u = (np.arange(200) + 0.5) / 200
+        xs, ys = np.meshgrid(box[0] + u * (box[2] - box[0]), box[1] + u * (box[3] - box[1]))
+        sampled = points_in_polygon(np.stack([xs.ravel(), ys.ravel()], 1), np.array(U_SHAPE))
+        assert fraction == pytest.approx(sampled.mean(), abs=0.02)
+
+
+def test_box_overlap_fraction_of_no_boxes_is_empty():
+    assert box_overlap_fraction(np.zeros((0, 4)), np.array(SQUARE)).shape == (0,)

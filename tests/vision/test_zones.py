@@ -79,3 +79,42 @@ def test_zone_active_hours(hours, clock, active):
     zone = Zone.from_points("z", [[0, 0], [1, 0], [1, 1]], hours)
     moment = datetime(2026, 11, 23, clock.hour, clock.minute, tzinfo=UTC)
     assert zone.is_active(moment) is active
+
+
+# an "L"-shaped kerb: the top-right quarter of the 0..200 x 100..300 square is not in the zone
+KERB = Zone.from_points(
+    "kerb", [[0, 100], [200, 100], [200, 200], [100, 200], [100, 300], [0, 300]]
+)
+
+
+@pytest.mark.parametrize(
+    "box, min_fraction, overlaps",
+    [
+        ([20, 120, 60, 160], 0.3, True),
+        ([80, 120, 120, 160], 0.3, True),
+        ([180, 180, 220, 220], 0.3, False),
+        ([180, 190, 220, 230], 0.2, False),
+        ([120, 220, 180, 280], 0.01, False),
+        ([80, 180, 120, 220], 0.7, True),
+        ([80, 180, 120, 220], 0.8, False),
+        ([-40, 120, 10, 160], 0.2, True),
+        ([-40, 120, 10, 160], 0.3, False),
+    ],
+    ids=[
+        "pile wholly on the kerb",
+        "pile across two parts of the kerb",
+        "a quarter of the pile on the kerb is below 0.3",
+        "an eighth of a pile at the kerb's corner fails 0.2",
+        "a pile in the L's missing quarter",
+        "three quarters at the inner corner pass 0.7",
+        "three quarters at the inner corner fail 0.8",
+        "a fifth of the pile on the kerb passes 0.2",
+        "a fifth of the pile on the kerb fails 0.3",
+    ],
+)
+def test_zone_overlaps_by_the_share_of_the_box_inside(box, min_fraction, overlaps):
+    assert KERB.overlaps(dets(box), min_fraction).tolist() == [overlaps]
+
+
+def test_zone_overlaps_of_no_detections_is_empty():
+    assert KERB.overlaps(Detections.empty(), 0.3).shape == (0,)

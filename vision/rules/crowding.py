@@ -24,6 +24,7 @@ class CrowdingRule:
     ``max_gap_s``: an occlusion, a missed detection) do not restart the clock."""
 
     type = TYPE
+    needs = frozenset({"person"})
 
     def __init__(self, camera_id: str, zone: Zone, thresholds: CrowdingThresholds) -> None:
         self.camera_id = camera_id

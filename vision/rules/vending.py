@@ -1,0 +1,116 @@
+"""The street-vending rule: stall objects standing in a no-vending zone, attended by a person,
+for a dwell time, inside the zone's active hours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vision.stationary import StaticObject, StationaryMemory
+from vision.types import Candidate, Detections, Frame
+from vision.zones import Zone
+
+TYPE = "street_vending"
+
+
+@dataclass(frozen=True, slots=True)
+class StreetVendingThresholds:
+    dwell_s: float = 300.0
+    """A stall must stand in the zone at least this long (since first seen) before an event."""
+    min_score: float = 0.35
+    """Minimum score of stall objects and of the people attending them."""
+    stall_labels: tuple[str, ...] = ("umbrella", "table", "chair", "cart", "vendor_stall")
+    standalone_labels: tuple[str, ...] = ("vendor_stall",)
+    """Stall labels that need no person nearby (the eagle-eye vendor model's boxes already
+    contain the vendor)."""
+    person_radius: float = 1.5
+    """A person attends a stall object when their box centre is within this many times the
+    stall's larger side of the stall's centre."""
+    min_observations: int = 3
+    iou: float = 0.3
+    """Box IoU that matches a detection to a remembered stall object."""
+    hide_s: float = 60.0
+    """How long a stall object unseen (hidden, missed) is still remembered."""
+
+
+class StreetVendingRule:
+    """Remembers the stall objects standing in one zone (bottom-centre inside, matched across
+    observations by box IoU) and reports one candidate per frame covering every stall object
+    that has stood there for the dwell time and was attended (a person near it, or a standalone
+    stall label) on at least half of the observations where it was seen.
+
+    A pedestrian carrying an umbrella never fires: the umbrella's box does not match itself
+    across observations, so it never accumulates dwell. Outside active hours the rule reports
+    nothing and forgets everything, so an event needs a full dwell inside the hours."""
+
+    type = TYPE
+
+    def __init__(
+        self,
+        camera_id: str,
+        zone: Zone,
+        thresholds: StreetVendingThresholds | None = None,
+        needs: frozenset[str] = frozenset({"person"}),
+    ) -> None:
+        thresholds = thresholds or StreetVendingThresholds()
+        self.camera_id = camera_id
+        self.zone = zone
+        self.thresholds = thresholds
+        self.needs = frozenset(needs)
+        self.memory = StationaryMemory(iou=thresholds.iou, hide_s=thresholds.hide_s)
+        self._attended: dict[int, int] = {}
+
+    def update(self, frame: Frame, dets: Detections) -> list[Candidate]:
+        t = self.thresholds
+        if not self.zone.is_active(frame.wall):
+            self.memory.reset()
+            self._attended.clear()
+            return []
+        stalls = dets.with_label(*t.stall_labels)
+        stalls = stalls[stalls.score >= t.min_score]
+        stalls = stalls[self.zone.contains(stalls)]
+        people = dets.with_label("person")
+        people = people[people.score >= t.min_score]
+        centres = (people.xyxy[:, :2] + people.xyxy[:, 2:]) / 2
+
+        objects = self.memory.observe(frame.pts, stalls)
+        attended = {obj.id: self._attended.get(obj.id, 0) for obj in objects}
+        for obj in objects:
+            if obj.det_index is not None and self._is_attended(stalls, obj.det_index, centres):
+                attended[obj.id] += 1
+        self._attended = attended
+
+        ready = [
+            obj
+            for obj in objects
+            if obj.hits >= t.min_observations
+            and obj.dwell(frame.pts) >= t.dwell_s
+            and 2 * attended[obj.id] >= obj.hits
+        ]
+        if not ready:
+            return []
+        return [self._candidate(frame, ready)]
+
+    def _is_attended(self, stalls: Detections, index: int, centres: np.ndarray) -> bool:
+        if stalls.label[index] in self.thresholds.standalone_labels:
+            return True
+        if len(centres) == 0:
+            return False
+        x1, y1, x2, y2 = stalls.xyxy[index].astype(np.float64)
+        reach = self.thresholds.person_radius * max(x2 - x1, y2 - y1)
+        distance = np.hypot(centres[:, 0] - (x1 + x2) / 2, centres[:, 1] - (y1 + y2) / 2)
+        return bool((distance <= reach).any())
+
+    def _candidate(self, frame: Frame, stalls: list[StaticObject]) -> Candidate:
+        return Candidate(
+            type=TYPE,
+            camera_id=self.camera_id,
+            zone=self.zone.name,
+            pts=frame.pts,
+            wall=frame.wall,
+            score=max(obj.score for obj in stalls),
+            boxes=[[round(float(v), 1) for v in obj.box] for obj in stalls],
+            count=len(stalls),
+            started_pts=min(obj.first_pts for obj in stalls),
+        )
