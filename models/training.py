@@ -8,6 +8,7 @@ read-only ``../shared/data/*`` folders train as they are.
 
 from __future__ import annotations
 
+import csv
 import logging
 import re
 import shutil
@@ -182,13 +183,96 @@ def train_detector(
         )
         seconds = time.perf_counter() - started
         run_dir = Path(yolo.trainer.save_dir)
-        best = run_dir / "weights" / "best.pt"
-        if not best.is_file():
-            best = run_dir / "weights" / "last.pt"
-        if not best.is_file():
-            raise TrainingError(f"{run_dir}: the training run wrote no weights")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(best, target)
+        _copy_best(run_dir, target)
+    card, report = _ship(recipe, target, dataset, base, history, seconds, out_dir)
+    return TrainResult(
+        weights=target,
+        card=out_dir / "cards" / f"{recipe.name}.md",
+        registry_entry=registry_snippet(card),
+        report=report,
+        seconds=seconds,
+        epochs=len(history),
+        run_dir=run_dir if runs_dir else None,
+    )
+
+
+def ship_run(
+    recipe: TrainRecipe, run_dir: Path, *, out_dir: Path = MODELS_DIR, force: bool = False
+) -> TrainResult:
+    """Ship the best weights of a training run that was stopped before its last epoch (a
+    session ran out of time, a machine went away): copy them, evaluate them on the val split
+    and write the card, with the epochs the run's ``results.csv`` recorded."""
+    out_dir = Path(out_dir).resolve()
+    target = check_recipe(recipe, out_dir, force)
+    run_dir = Path(run_dir)
+    history = _history_of(run_dir / "results.csv")
+    if not history:
+        raise TrainingError(f"{run_dir}: results.csv records no finished epoch")
+    dataset = load_dataset(recipe.data)
+    base = resolve_base(recipe.base)
+    _copy_best(run_dir, target)
+    seconds = sum(record.seconds for record in history)
+    card, report = _ship(recipe, target, dataset, base, history, seconds, out_dir)
+    return TrainResult(
+        weights=target,
+        card=out_dir / "cards" / f"{recipe.name}.md",
+        registry_entry=registry_snippet(card),
+        report=report,
+        seconds=seconds,
+        epochs=len(history),
+        run_dir=run_dir,
+    )
+
+
+def _copy_best(run_dir: Path, target: Path) -> None:
+    """The run's best weights (else its last) to ``target``, without the optimizer state a
+    run saves mid-training (half the file)."""
+    from ultralytics.utils.torch_utils import strip_optimizer
+
+    best = run_dir / "weights" / "best.pt"
+    if not best.is_file():
+        best = run_dir / "weights" / "last.pt"
+    if not best.is_file():
+        raise TrainingError(f"{run_dir}: the training run wrote no weights")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(best, target)
+    strip_optimizer(str(target))
+
+
+def _history_of(results_csv: Path) -> list[EpochRecord]:
+    """Per-epoch figures from Ultralytics' results.csv (its time column is cumulative)."""
+    if not results_csv.is_file():
+        raise TrainingError(f"{results_csv}: no such file (not an Ultralytics run folder?)")
+    history: list[EpochRecord] = []
+    previous = 0.0
+    with results_csv.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            row = {key.strip(): value for key, value in row.items()}
+            elapsed = float(row.get("time") or 0.0)
+            history.append(
+                EpochRecord(
+                    epoch=int(float(row["epoch"])),
+                    seconds=elapsed - previous,
+                    precision=float(row["metrics/precision(B)"]),
+                    recall=float(row["metrics/recall(B)"]),
+                    map50=float(row["metrics/mAP50(B)"]),
+                    map50_95=float(row["metrics/mAP50-95(B)"]),
+                )
+            )
+            previous = elapsed
+    return history
+
+
+def _ship(
+    recipe: TrainRecipe,
+    target: Path,
+    dataset: Any,
+    base: BaseWeights,
+    history: list[EpochRecord],
+    seconds: float,
+    out_dir: Path,
+) -> tuple[ModelCard, EvalReport]:
+    """Evaluate shipped weights on the val split and write their model card."""
     size_mb = target.stat().st_size / 1e6
     if size_mb > SHIP_LIMIT_MB:
         logger.warning("%s is %.1f MB, over the %.0f MB to ship", target, size_mb, SHIP_LIMIT_MB)
@@ -215,13 +299,5 @@ def train_detector(
         report=report,
         models_dir=out_dir,
     )
-    card_path = write_card(card, out_dir / "cards" / f"{recipe.name}.md")
-    return TrainResult(
-        weights=target,
-        card=card_path,
-        registry_entry=registry_snippet(card),
-        report=report,
-        seconds=seconds,
-        epochs=len(history),
-        run_dir=run_dir if runs_dir else None,
-    )
+    write_card(card, out_dir / "cards" / f"{recipe.name}.md")
+    return card, report

@@ -123,9 +123,17 @@ def train_detector(
         typer.Option("--set", help="Further Ultralytics argument KEY=VALUE (repeatable)"),
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace weights/NAME.pt if it exists")] = False,
+    ship_run: Annotated[
+        Path | None,
+        typer.Option(
+            help="Do not train: ship the best weights of this stopped run folder "
+            "(RUNS_DIR/NAME), with the recipe given here for its card"
+        ),
+    ] = None,
 ) -> None:
     """Fine-tune a YOLO detector; write weights/NAME.pt, cards/NAME.md; print its registry entry."""
     from models.training import MODELS_DIR, TrainRecipe
+    from models.training import ship_run as ship_stopped_run
     from models.training import train_detector as run_training
 
     recipe = TrainRecipe(
@@ -152,9 +160,12 @@ def train_detector(
         )
 
     try:
-        result = run_training(
-            recipe, out_dir=out or MODELS_DIR, runs_dir=runs_dir, force=force, on_epoch=progress
-        )
+        if ship_run is not None:
+            result = ship_stopped_run(recipe, ship_run, out_dir=out or MODELS_DIR, force=force)
+        else:
+            result = run_training(
+                recipe, out_dir=out or MODELS_DIR, runs_dir=runs_dir, force=force, on_epoch=progress
+            )
     except _user_errors() as exc:
         _fail(str(exc))
     size_mb = result.weights.stat().st_size / 1e6

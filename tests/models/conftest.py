@@ -41,6 +41,9 @@ def tiny_training(tmp_path_factory, helmet_data, base_weights):
         limit=8,
     )
     result = train_detector(
-        recipe, out_dir=out, on_epoch=lambda record, total: epochs.append((record, total))
+        recipe,
+        out_dir=out,
+        runs_dir=out / "runs",
+        on_epoch=lambda record, total: epochs.append((record, total)),
     )
     return result, epochs, out

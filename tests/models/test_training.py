@@ -33,7 +33,7 @@ def test_progress_is_reported_once_per_epoch(tiny_training):
     result, epochs, _ = tiny_training
     assert [(record.epoch, total) for record, total in epochs] == [(1, 1)]
     assert result.epochs == 1 and result.seconds > 0
-    assert result.run_dir is None  # no runs_dir: the run lived in a temporary folder
+    assert (result.run_dir / "results.csv").is_file()  # kept in runs_dir
 
 
 def test_the_model_card_names_data_recipe_metrics_and_licences(tiny_training):
@@ -116,3 +116,27 @@ def test_existing_weights_are_kept_unless_forced(tmp_path, helmet_data, base_wei
     with pytest.raises(TrainingError, match="x.pt exists.*--force"):
         train_detector(recipe(helmet_data, base_weights), out_dir=tmp_path)
     assert (tmp_path / "weights" / "x.pt").read_bytes() == b"shipped"
+
+
+def test_a_stopped_run_ships_its_best_weights_with_a_card(
+    tiny_training, helmet_data, base_weights, tmp_path
+):
+    from models.training import ship_run
+
+    result, _, _ = tiny_training
+    recipe = TrainRecipe(helmet_data, base_weights, 1, 160, "helmet-shipped", batch=8, limit=8)
+    shipped = ship_run(recipe, result.run_dir, out_dir=tmp_path)
+    assert shipped.weights == tmp_path / "weights" / "helmet-shipped.pt"
+    assert shipped.weights.stat().st_size <= result.weights.stat().st_size * 1.05  # stripped
+    assert shipped.epochs == 1
+    card = shipped.card.read_text(encoding="utf-8")
+    assert "helmet-shipped" in card and "| 1 |" in card  # the epoch from results.csv
+    assert "helmet-shipped:" in shipped.registry_entry
+
+
+def test_shipping_a_folder_that_is_not_a_run_names_it(helmet_data, base_weights, tmp_path):
+    from models.training import ship_run
+
+    recipe = TrainRecipe(helmet_data, base_weights, 1, 160, "nothing")
+    with pytest.raises(TrainingError, match="results.csv"):
+        ship_run(recipe, tmp_path, out_dir=tmp_path)

@@ -1,0 +1,138 @@
+"""OpenVINO exports of Ultralytics weights (models/export.py): the same detections as torch on
+real helmet-sfchd val images, made once into the cache, and clear errors for bad weights.
+
+One export of models/weights/helmet.pt (about 10-20 s on a loaded CPU) into a temporary
+STREETWATCH_CACHE is shared by the module."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models import export
+from models import registry as reg
+from tests.conftest import SHARED, YOLOX, need
+from vision.detectors.base import ModelFileError
+from vision.geometry import box_iou
+
+VAL_IMAGES = SHARED / "data" / "helmet-sfchd" / "images" / "val"
+VAL_SAMPLES = ["00004_000008_jpg.jpg", "00014_000022_jpg.jpg", "00015_000023_jpg.jpg"]
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        path = tmp_path_factory.mktemp("cache")
+        patch.setenv("STREETWATCH_CACHE", str(path))
+        yield path
+
+
+@pytest.fixture(scope="module")
+def helmet_pt():
+    model = reg.entry("helmet")
+    if reg.local_file(model) is None:
+        pytest.skip(f"helmet weights {model.file} are absent")
+    return model, reg.weights_file(model, allow_fetch=False)
+
+
+@pytest.fixture(scope="module")
+def helmet_openvino(cache, helmet_pt):
+    model, weights = helmet_pt
+    return export.exported_model(weights, model.sha256, 320, "openvino", name="helmet")
+
+
+@pytest.fixture(scope="module")
+def detectors(helmet_pt, helmet_openvino):
+    """torch and OpenVINO detectors of every helmet class, as the pipeline runs them."""
+    from vision.detectors.ultralytics_yolo import UltralyticsDetector
+
+    model, weights = helmet_pt
+    every = {n: n for n in ("helmet", "no_helmet", "no_wear", "wear")}
+    return tuple(UltralyticsDetector(p, every, input_size=320) for p in (weights, helmet_openvino))
+
+
+def test_the_export_lands_in_the_cache_not_beside_the_weights(cache, helmet_pt, helmet_openvino):
+    _, weights = helmet_pt
+    assert helmet_openvino.name == "helmet_openvino_model"
+    assert helmet_openvino.parent == cache / "exports" / "helmet-868c53ee91f7697c-320-openvino"
+    assert {p.suffix for p in helmet_openvino.iterdir()} == {".xml", ".bin", ".yaml"}
+    assert not list(helmet_openvino.parent.glob("*.pt"))  # the working copy is gone
+    assert not list(weights.parent.glob("*openvino*"))
+    assert not list((cache / "exports").glob(".*tmp-*"))
+
+
+@pytest.mark.parametrize("image_name", VAL_SAMPLES)
+def test_openvino_finds_the_same_boxes_as_torch(detectors, image_name):
+    import cv2
+
+    image = cv2.imread(str(need(VAL_IMAGES / image_name)))
+    torch_dets, ov_dets = (d.detect([image])[0] for d in detectors)
+    assert len(torch_dets) > 0
+    assert len(ov_dets) == len(torch_dets)
+    iou = box_iou(torch_dets.xyxy, ov_dets.xyxy)
+    iou[torch_dets.label[:, None] != ov_dets.label[None, :]] = 0  # a match must keep its class
+    best = iou.argmax(axis=1)
+    assert len(set(best)) == len(best), "two torch boxes matched the same OpenVINO box"
+    assert iou.max(axis=1).min() > 0.9
+    np.testing.assert_allclose(ov_dets.score[best], torch_dets.score, atol=0.02)
+
+
+def test_a_batch_through_openvino_matches_torch(detectors):
+    import cv2
+
+    images = [cv2.imread(str(need(VAL_IMAGES / name))) for name in VAL_SAMPLES]
+    torch_batch, ov_batch = (d.detect(images) for d in detectors)
+    assert [len(d) for d in ov_batch] == [len(d) for d in torch_batch]
+
+
+def test_the_export_is_reused(monkeypatch, helmet_pt, helmet_openvino):
+    model, weights = helmet_pt
+    made = (helmet_openvino / "helmet.xml").stat().st_mtime_ns
+
+    def no_export(*args, **kwargs):
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(export, "_export", no_export)
+    again = export.exported_model(weights, model.sha256, 320, "openvino", name="helmet")
+    assert again == helmet_openvino
+    assert (again / "helmet.xml").stat().st_mtime_ns == made
+
+
+def test_load_detector_runs_the_openvino_export(helmet_openvino):
+    import cv2
+
+    detector = reg.load_detector("helmet", runtime="openvino")
+    assert detector.model.model_name == str(helmet_openvino)  # the export, not the .pt
+    assert detector.labels == {"helmet", "no_helmet"}
+    found = detector.detect([cv2.imread(str(need(VAL_IMAGES / VAL_SAMPLES[0])))])[0]
+    assert len(found) > 0
+    assert set(found.label) <= {"helmet", "no_helmet"}
+
+
+def test_corrupt_weights_are_a_model_file_error_naming_the_model(cache, tmp_path):
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(b"not a checkpoint" * 64)
+    with pytest.raises(ModelFileError, match=r"model 'broken': openvino export .* failed \(.+\)"):
+        export.exported_model(bad, reg.sha256_of(bad), 320, "openvino")
+    left = [p.name for p in (cache / "exports").glob("*broken-*") if p.suffix != ".lock"]
+    assert not left  # no half export left behind
+    with pytest.raises(ModelFileError, match="broken"):
+        reg.load_detector(str(bad), runtime="openvino")
+
+
+def test_openvino_is_cpu_only_and_yolox_ignores_the_runtime():
+    with pytest.raises(ValueError, match="CPU only"):
+        reg.load_detector("helmet", device="cuda:0", runtime="openvino")
+    need(YOLOX)
+    detector = reg.load_detector("yolox-nano-coco", runtime="openvino")
+    assert type(detector).__name__ == "YoloxOnnxDetector"
+
+
+@pytest.mark.parametrize(
+    "device, runtime, resolved",
+    [("cpu", "auto", "openvino"), ("cuda:0", "auto", "torch"), ("cpu", "onnx", "onnx")],
+)
+def test_the_auto_runtime_is_openvino_on_cpu_and_torch_on_cuda(device, runtime, resolved):
+    from service.config import ModelsConfig
+
+    assert ModelsConfig(device=device, runtime=runtime).resolved_runtime == resolved
