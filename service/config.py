@@ -77,12 +77,12 @@ class StreetVendingSettings(StrictModel):
         0.35, ge=0, le=1, description="Stall and person detections below this are ignored"
     )
     stall_labels: list[str] = Field(
-        default_factory=lambda: ["umbrella", "table", "chair", "cart", "vendor_stall"],
+        default_factory=lambda: ["umbrella", "table", "chair", "cart", "street_vendor"],
         min_length=1,
         description="Canonical labels that are stall objects",
     )
     standalone_labels: list[str] = Field(
-        default_factory=lambda: ["vendor_stall"],
+        default_factory=lambda: ["street_vendor"],
         description="Stall labels that need no person beside them (the eagle-eye vendor "
         "model's boxes already hold the vendor)",
     )

@@ -20,8 +20,8 @@ class StreetVendingThresholds:
     """A stall must stand in the zone at least this long (since first seen) before an event."""
     min_score: float = 0.35
     """Minimum score of stall objects and of the people attending them."""
-    stall_labels: tuple[str, ...] = ("umbrella", "table", "chair", "cart", "vendor_stall")
-    standalone_labels: tuple[str, ...] = ("vendor_stall",)
+    stall_labels: tuple[str, ...] = ("umbrella", "table", "chair", "cart", "street_vendor")
+    standalone_labels: tuple[str, ...] = ("street_vendor",)
     """Stall labels that need no person nearby (the eagle-eye vendor model's boxes already
     contain the vendor)."""
     person_radius: float = 1.5

@@ -116,7 +116,7 @@ def umbrella_and(person, n=31, score=0.8, person_score=0.8):
         (umbrella_and(VENDOR, score=0.2), None),
         (umbrella_and(VENDOR, person_score=0.2), None),
         ([scene(("umbrella", OFF_PAVEMENT), ("person", VENDOR))] * 31, None),
-        ([scene(("vendor_stall", STALL_FROM_ABOVE))] * 31, 20.0),
+        ([scene(("street_vendor", STALL_FROM_ABOVE))] * 31, 20.0),
         ([scene(("person", VENDOR))] * 31, None),
     ],
     ids=[
@@ -152,7 +152,7 @@ def test_two_stall_objects_are_counted_and_both_boxes_reported():
 def test_an_eagle_eye_rule_needs_the_vendor_role():
     r = rule(needs=frozenset({"vendor"}))
     assert r.needs == frozenset({"vendor"})
-    assert [c.pts for c in run(r, [scene(("vendor_stall", STALL_FROM_ABOVE))] * 21)] == [20.0]
+    assert [c.pts for c in run(r, [scene(("street_vendor", STALL_FROM_ABOVE))] * 21)] == [20.0]
 
 
 def test_no_candidate_outside_active_hours():
