@@ -161,9 +161,23 @@ def available(name: str) -> bool:
 
 
 def load_detector(
-    name_or_path: str, *, device: str = "cpu", conf: float = 0.25, threads: int | None = None
+    name_or_path: str,
+    *,
+    device: str = "cpu",
+    conf: float = 0.25,
+    threads: int | None = None,
+    runtime: str = "torch",
 ) -> Detector:
-    """A Detector for a registry name, or for a weight file path (Ultralytics, person only)."""
+    """A Detector for a registry name, or for a weight file path (Ultralytics, person only).
+
+    ``runtime`` (torch, openvino, onnx) is what runs an Ultralytics ``.pt``: openvino (CPU only)
+    and onnx run an export of it, made once into the cache (``models.export``). yolox-onnx
+    models always run on ONNX Runtime and other weight formats as they are: no export.
+    """
+    if runtime not in {"torch", "openvino", "onnx"}:
+        raise ValueError(f"unknown runtime '{runtime}' (use torch, openvino or onnx)")
+    if runtime == "openvino" and device != "cpu":
+        raise ValueError(f"runtime openvino runs on the CPU only, not on {device}: use torch")
     if name_or_path not in registry() and Path(name_or_path).suffix in {".pt", ".onnx", ".engine"}:
         model = ModelEntry(
             name=Path(name_or_path).stem,
@@ -197,6 +211,12 @@ def load_detector(
         )
     from vision.detectors.ultralytics_yolo import UltralyticsDetector
 
+    if runtime != "torch" and path.suffix == ".pt":
+        from models.export import exported_model
+
+        sha = model.sha256 or sha256_of(path)
+        path = exported_model(path, sha, model.input_size, runtime, name=model.name)
+        logger.info("model %s runs on %s: %s", model.name, runtime, path)
     return UltralyticsDetector(
         path,
         model.class_map,

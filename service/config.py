@@ -393,7 +393,8 @@ class ModelsConfig(StrictModel):
         "auto",
         description="What runs the Ultralytics .pt detectors: torch, openvino (CPU only) or onnx "
         "(ONNX Runtime), the latter two through an export made once into the cache; auto = "
-        "openvino on cpu, torch on cuda. YOLOX models always run on ONNX Runtime",
+        "torch (on the 2-core test machine OpenVINO was within noise of torch: see "
+        "benchmarks/detector_speed.py --runtime). YOLOX models always run on ONNX Runtime",
     )
     conf: FiniteFloat = Field(0.25, gt=0, lt=1, description="Detector confidence threshold")
     static_every_s: FiniteFloat = Field(
@@ -421,10 +422,8 @@ class ModelsConfig(StrictModel):
 
     @property
     def resolved_runtime(self) -> str:
-        """``runtime`` with auto decided: openvino on cpu, torch on cuda."""
-        if self.runtime == "auto":
-            return "openvino" if self.device == "cpu" else "torch"
-        return self.runtime
+        """``runtime`` with auto decided: torch (OpenVINO measured no faster here)."""
+        return "torch" if self.runtime == "auto" else self.runtime
 
     @field_validator("person", "helmet", "garbage", "vendor", mode="before")
     @classmethod
