@@ -184,16 +184,7 @@ def train_detector(
         seconds = time.perf_counter() - started
         run_dir = Path(yolo.trainer.save_dir)
         _copy_best(run_dir, target)
-    card, report = _ship(recipe, target, dataset, base, history, seconds, out_dir)
-    return TrainResult(
-        weights=target,
-        card=out_dir / "cards" / f"{recipe.name}.md",
-        registry_entry=registry_snippet(card),
-        report=report,
-        seconds=seconds,
-        epochs=len(history),
-        run_dir=run_dir if runs_dir else None,
-    )
+    return _ship(recipe, target, dataset, base, history, seconds, out_dir, run_dir, runs_dir)
 
 
 def ship_run(
@@ -212,16 +203,7 @@ def ship_run(
     base = resolve_base(recipe.base)
     _copy_best(run_dir, target)
     seconds = sum(record.seconds for record in history)
-    card, report = _ship(recipe, target, dataset, base, history, seconds, out_dir)
-    return TrainResult(
-        weights=target,
-        card=out_dir / "cards" / f"{recipe.name}.md",
-        registry_entry=registry_snippet(card),
-        report=report,
-        seconds=seconds,
-        epochs=len(history),
-        run_dir=run_dir,
-    )
+    return _ship(recipe, target, dataset, base, history, seconds, out_dir, run_dir, run_dir)
 
 
 def _copy_best(run_dir: Path, target: Path) -> None:
@@ -271,8 +253,11 @@ def _ship(
     history: list[EpochRecord],
     seconds: float,
     out_dir: Path,
-) -> tuple[ModelCard, EvalReport]:
-    """Evaluate shipped weights on the val split and write their model card."""
+    run_dir: Path,
+    kept_runs: Path | None,
+) -> TrainResult:
+    """Evaluate shipped weights on the val split and write their model card; the run folder
+    is reported only when it is kept (``kept_runs``)."""
     size_mb = target.stat().st_size / 1e6
     if size_mb > SHIP_LIMIT_MB:
         logger.warning("%s is %.1f MB, over the %.0f MB to ship", target, size_mb, SHIP_LIMIT_MB)
@@ -299,5 +284,12 @@ def _ship(
         report=report,
         models_dir=out_dir,
     )
-    write_card(card, out_dir / "cards" / f"{recipe.name}.md")
-    return card, report
+    return TrainResult(
+        weights=target,
+        card=write_card(card, out_dir / "cards" / f"{recipe.name}.md"),
+        registry_entry=registry_snippet(card),
+        report=report,
+        seconds=seconds,
+        epochs=len(history),
+        run_dir=run_dir if kept_runs else None,
+    )
