@@ -393,8 +393,9 @@ class ModelsConfig(StrictModel):
         "auto",
         description="What runs the Ultralytics .pt detectors: torch, openvino (CPU only) or onnx "
         "(ONNX Runtime), the latter two through an export made once into the cache; auto = "
-        "torch (on the 2-core test machine OpenVINO was within noise of torch: see "
-        "benchmarks/detector_speed.py --runtime). YOLOX models always run on ONNX Runtime",
+        "openvino on cpu (1.4-2.4x faster than torch on the 2-core test machine, same "
+        "detections: benchmarks/detector_speed.py --runtime), torch on cuda. YOLOX models "
+        "always run on ONNX Runtime",
     )
     conf: FiniteFloat = Field(0.25, gt=0, lt=1, description="Detector confidence threshold")
     static_every_s: FiniteFloat = Field(
@@ -422,8 +423,10 @@ class ModelsConfig(StrictModel):
 
     @property
     def resolved_runtime(self) -> str:
-        """``runtime`` with auto decided: torch (OpenVINO measured no faster here)."""
-        return "torch" if self.runtime == "auto" else self.runtime
+        """``runtime`` with auto decided: openvino on cpu, torch on cuda."""
+        if self.runtime == "auto":
+            return "openvino" if self.device == "cpu" else "torch"
+        return self.runtime
 
     @field_validator("person", "helmet", "garbage", "vendor", mode="before")
     @classmethod

@@ -130,9 +130,9 @@ def test_openvino_is_cpu_only_and_yolox_ignores_the_runtime():
 
 @pytest.mark.parametrize(
     "device, runtime, resolved",
-    [("cpu", "auto", "torch"), ("cuda:0", "auto", "torch"), ("cpu", "openvino", "openvino")],
+    [("cpu", "auto", "openvino"), ("cuda:0", "auto", "torch"), ("cpu", "onnx", "onnx")],
 )
-def test_the_auto_runtime_is_torch_and_others_are_kept(device, runtime, resolved):
+def test_the_auto_runtime_is_openvino_on_cpu_and_torch_on_cuda(device, runtime, resolved):
     from service.config import ModelsConfig
 
     assert ModelsConfig(device=device, runtime=runtime).resolved_runtime == resolved
