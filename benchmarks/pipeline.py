@@ -468,8 +468,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--rtsp-base", help=argparse.SUPPRESS)  # a sweep's child run
     args = parser.parse_args(argv)
-    if args.model not in registry() or entry(args.model).backend != "ultralytics":
-        parser.error(f"--model must be an Ultralytics model of the registry, not {args.model}")
+    if args.model not in registry():
+        parser.error(f"--model must be a registry model, not {args.model}")
+    if entry(args.model).backend != "ultralytics" and not (args.sweep or args.no_baseline):
+        parser.error(f"--model {args.model}: the baseline needs an Ultralytics model")
     models: dict = {}
     if args.static_every is not None:
         models["static_every_s"] = args.static_every
