@@ -470,7 +470,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.model not in registry():
         parser.error(f"--model must be a registry model, not {args.model}")
-    if entry(args.model).backend != "ultralytics" and not (args.sweep or args.no_baseline):
+    alone = args.sweep or args.no_baseline or args.rtsp_base
+    if entry(args.model).backend != "ultralytics" and not alone:
         parser.error(f"--model {args.model}: the baseline needs an Ultralytics model")
     models: dict = {}
     if args.static_every is not None:
