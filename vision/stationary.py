@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vision.geometry import box_iou
-from vision.types import Detections
+from vision.types import Candidate, Detections, Frame
 
 
 @dataclass(slots=True, eq=False)
@@ -238,3 +238,21 @@ def _intersects(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     width = np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0])
     height = np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1])
     return (width > 0) & (height > 0)
+
+
+def objects_candidate(
+    type_: str, camera_id: str, zone: str, frame: Frame, objects: list[StaticObject]
+) -> Candidate:
+    """One candidate for the static objects a rule reports in a zone on ``frame``: best score,
+    every box, how many, and since the earliest of them."""
+    return Candidate(
+        type=type_,
+        camera_id=camera_id,
+        zone=zone,
+        pts=frame.pts,
+        wall=frame.wall,
+        score=max(obj.score for obj in objects),
+        boxes=[[round(float(v), 1) for v in obj.box] for obj in objects],
+        count=len(objects),
+        started_pts=min(obj.first_pts for obj in objects),
+    )

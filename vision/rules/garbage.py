@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vision.stationary import StaticObject, StationaryMemory
+from vision.stationary import StaticObject, StationaryMemory, objects_candidate
 from vision.types import Candidate, Detections, Frame
 from vision.zones import Zone
 
@@ -78,14 +78,5 @@ class GarbageRule:
 
     def _candidate(self, frame: Frame, piles: list[StaticObject]) -> Candidate:
         dumping = any(self._dumped.get(obj.id, False) for obj in piles)
-        return Candidate(
-            type=DUMPING if dumping else TYPE,
-            camera_id=self.camera_id,
-            zone=self.zone.name,
-            pts=frame.pts,
-            wall=frame.wall,
-            score=max(obj.score for obj in piles),
-            boxes=[[round(float(v), 1) for v in obj.box] for obj in piles],
-            count=len(piles),
-            started_pts=min(obj.first_pts for obj in piles),
-        )
+        kind = DUMPING if dumping else TYPE
+        return objects_candidate(kind, self.camera_id, self.zone.name, frame, piles)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vision.stationary import StaticObject, StationaryMemory
+from vision.stationary import StaticObject, StationaryMemory, objects_candidate
 from vision.types import Candidate, Detections, Frame
 from vision.zones import Zone
 
@@ -103,14 +103,4 @@ class StreetVendingRule:
         return bool((distance <= reach).any())
 
     def _candidate(self, frame: Frame, stalls: list[StaticObject]) -> Candidate:
-        return Candidate(
-            type=TYPE,
-            camera_id=self.camera_id,
-            zone=self.zone.name,
-            pts=frame.pts,
-            wall=frame.wall,
-            score=max(obj.score for obj in stalls),
-            boxes=[[round(float(v), 1) for v in obj.box] for obj in stalls],
-            count=len(stalls),
-            started_pts=min(obj.first_pts for obj in stalls),
-        )
+        return objects_candidate(TYPE, self.camera_id, self.zone.name, frame, stalls)
