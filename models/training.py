@@ -79,6 +79,14 @@ class BaseWeights:
     sha256: str
 
 
+def weights_licence(licence: str) -> str:
+    """The weights' part of a registry licence: a model trained here is registered as
+    ``weights X; data Y``, and a model fine-tuned from it inherits X, not its data's licence."""
+    if licence.startswith("weights "):
+        return licence.removeprefix("weights ").split("; data ")[0].strip()
+    return licence
+
+
 def resolve_base(base: str) -> BaseWeights:
     """A registry name or a ``.pt`` file to start from, checked to be an Ultralytics model."""
     from models.registry import entry, registry, sha256_of, weights_file
@@ -90,7 +98,7 @@ def resolve_base(base: str) -> BaseWeights:
                 f"--base {base}: a {model.backend} model; Ultralytics trains from .pt weights"
             )
         path = weights_file(model)
-        licence = model.licence
+        licence = weights_licence(model.licence)
     else:
         path = Path(base)
         if not path.is_file():

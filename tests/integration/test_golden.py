@@ -18,14 +18,11 @@ GOLDEN = REPO / "tests" / "golden"
 GOLDEN_SET = load_golden(GOLDEN / "golden.yaml", cwd=REPO)
 
 KNOWN_MISSES = {
-    "helmet_bridge": "the helmet model scores this ~50 px bare head no_helmet 0.17 (< 0.35)",
-    "vending_empty_road": "the vendor model boxes concrete slabs and covers (0.74) as stalls",
-    "vending_empty_square": "the vendor model boxes planters and benches (0.75) as stalls",
+    "helmet_bridge": "the helmet model scores this ~60 px bare head no_helmet 0.26 (int8; < 0.35)",
 }
 """Clips where the shipped detectors are measured wrong today (strict: a fix must remove them)."""
 BELOW_TARGET = {
     "missing_helmet": "recall 5/6: helmet_bridge",
-    "street_vending": "precision 4/6: two empty aerial chips",
 }
 
 

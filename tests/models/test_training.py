@@ -140,3 +140,21 @@ def test_shipping_a_folder_that_is_not_a_run_names_it(helmet_data, base_weights,
     recipe = TrainRecipe(helmet_data, base_weights, 1, 160, "nothing")
     with pytest.raises(TrainingError, match="results.csv"):
         ship_run(recipe, tmp_path, out_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "registered, inherited",
+    [
+        ("AGPL-3.0 (checkpoint metadata)", "AGPL-3.0 (checkpoint metadata)"),
+        (
+            "weights AGPL-3.0 (fine-tuned from fall-person-yolov8, Ultralytics); data "
+            "vendor-aerial CC BY 4.0 (Roboflow export)",
+            "AGPL-3.0 (fine-tuned from fall-person-yolov8, Ultralytics)",
+        ),
+    ],
+    ids=["a downloaded model's licence", "a model trained here: its weights' part only"],
+)
+def test_a_fine_tuned_model_inherits_the_weights_licence_of_its_base(registered, inherited):
+    from models.training import weights_licence
+
+    assert weights_licence(registered) == inherited
