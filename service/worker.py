@@ -53,6 +53,7 @@ def live_settings(config: Config, camera: CameraConfig) -> LiveSettings:
         sampling=camera.sampling,
         max_width=camera.max_width,
         hwaccel=live.hwaccel,
+        decoder_threads=live.decoder_threads,
         open_timeout_s=live.open_timeout_s,
         io_timeout_s=live.io_timeout_s,
         stall_timeout_s=live.stall_timeout_s,

@@ -50,6 +50,10 @@ class LiveSettings:
     sampling: str = "auto"  # auto | keyframes | fps
     max_width: int | None = None
     hwaccel: str | None = None  # e.g. "cuda" on GPU nodes
+    decoder_threads: int = 1
+    """ffmpeg's decoding threads per camera (0 = its auto: one per core, plus one). One is
+    cheaper: keyframe-only 1080p decoding measured 0.017 CPU s per frame single-threaded
+    against 0.022 with auto threads, and cameras run in parallel across cores anyway."""
     open_timeout_s: float = 10.0
     io_timeout_s: float = 5.0
     stall_timeout_s: float = 10.0
@@ -106,6 +110,7 @@ def rtsp_command(url: str, settings: LiveSettings) -> list[str]:
         options["skip_frame"] = "nokey"
     if settings.hwaccel:
         options["hwaccel"] = settings.hwaccel
+    options["threads"] = settings.decoder_threads
     source = ffmpeg.input(url, **options)
     video = source.video
     filters = []

@@ -78,6 +78,8 @@ def live():
         (settings(sampling="fps", analysis_fps=0.2), ["fps=0.2"], ["skip_frame"]),
         (settings(max_width=960), ["scale='min(960,iw)':-2"], []),
         (settings(hwaccel="cuda"), ["-hwaccel cuda"], []),
+        (settings(), ["-threads 1 "], []),
+        (settings(decoder_threads=0), ["-threads 0 "], []),
         (settings(segment_dir=Path("/ring")), ["-f segment", "-c copy", "/ring/seg%03d.ts"], []),
     ],
     ids=[
@@ -87,6 +89,8 @@ def live():
         "fps forced",
         "downscale in the decoder",
         "GPU decode",
+        "one decoding thread by default",
+        "ffmpeg's auto threads when asked",
         "encoded segments copied to the ring",
     ],
 )  # fmt: skip
