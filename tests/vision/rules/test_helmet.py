@@ -175,3 +175,24 @@ def test_tracking_starts_afresh_when_the_zone_becomes_active():
     fired = run(rule(zone=morning), [heads((100, 100, "B"))] * 8)
     assert [c.pts for c in fired] == [5.0, 6.0, 7.0]
     assert {c.started_pts for c in fired} == {3.0}
+
+
+@pytest.mark.parametrize(
+    "label, score, fires",
+    [
+        ("B", 0.28, True),
+        ("B", 0.22, False),
+        ("H", 0.30, False),
+    ],
+    ids=[
+        "a bare head at 0.28 counts (bare_min_score 0.25)",
+        "a bare head at 0.22 does not",
+        "a helmeted head at 0.30 is below min_score and cannot dilute the bare share",
+    ],
+)
+def test_bare_and_helmeted_heads_have_their_own_score_floors(label, score, fires):
+    observations = [heads((100, 100, label), score=score)] * 6
+    assert bool(run(rule(), observations)) == (fires and label == "B")
+    if label == "H":  # a weak helmet sighting between bare ones does not break the majority
+        mixed = [heads((100, 100, "B"), score=0.8), heads((100, 100, "H"), score=score)] * 3
+        assert run(rule(), mixed)
