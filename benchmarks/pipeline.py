@@ -133,6 +133,7 @@ def write_config(
     fps: float,
     rules: list[str],
     models: dict,
+    max_width: int | None = None,
 ) -> Path:
     zone = {
         "name": "all",
@@ -146,6 +147,7 @@ def write_config(
             "analysis_fps": fps,
             "gop_s": 1.0,
             "zones": [zone],
+            **({"max_width": max_width} if max_width else {}),
         }
         for i, mount in enumerate(mounts)
     ]
@@ -195,13 +197,14 @@ def run_streetwatch(
     rules: list[str],
     models: dict,
     warmup: float,
+    max_width: int | None = None,
     label: str | None = None,
 ) -> dict:
     """One worker over ``mounts`` (served at ``url_of(mount)``) for ``seconds`` after the
     warm-up: the figures of one row."""
     path = workdir / f"sw-{model}-{len(mounts)}.yaml"
     config = load_config(
-        write_config(path, url_of, mounts, fps, rules, {**models, "person": [model]})
+        write_config(path, url_of, mounts, fps, rules, {**models, "person": [model]}, max_width)
     )
     detectors, timed = timed_detectors(config)
     worker = LiveWorker(config, detectors)
@@ -260,6 +263,8 @@ def run_streetwatch(
         for role in timed
     }
     runtime = config.models.resolved_runtime if RUNTIME_FIELD else "torch"
+    if runtime == "openvino":
+        runtime += f" ({config.models.precision} precision)"
     return {
         "pipeline": label or f"streetwatch {model} ({len(rules)} rules)",
         "model": model,
@@ -407,7 +412,7 @@ def run_sweep_point(args: argparse.Namespace, count: int, rtsp_base: str) -> dic
         "--duration", str(args.duration), "--warmup", str(args.warmup), "--fps", str(args.fps),
         "--model", args.model, "--rules", args.rules, "--inputs", args.inputs,
     ]  # fmt: skip
-    for option in ("static_every", "skip_unchanged", "runtime"):
+    for option in ("static_every", "skip_unchanged", "runtime", "precision", "max_width"):
         value = getattr(args, option)
         if value is not None:
             command += [f"--{option.replace('_', '-')}", str(value)]
@@ -458,6 +463,18 @@ def main(argv: list[str] | None = None) -> None:
         help="models.runtime for streetwatch (config default: auto = openvino on CPU)",
     )
     parser.add_argument(
+        "--max-width",
+        type=int,
+        default=None,
+        help="cameras' max_width: downscale in the decoder (default: full resolution)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "int8"],
+        default=None,
+        help="models.precision for streetwatch (config default: auto = int8 where calibrated)",
+    )
+    parser.add_argument(
         "--sweep",
         type=parse_counts,
         default=None,
@@ -478,6 +495,8 @@ def main(argv: list[str] | None = None) -> None:
         models["static_every_s"] = args.static_every
     if args.skip_unchanged is not None:
         models["skip_unchanged"] = args.skip_unchanged
+    if args.precision is not None:
+        models["precision"] = args.precision
     if args.runtime is not None:
         if RUNTIME_FIELD:
             models["runtime"] = args.runtime
@@ -487,7 +506,12 @@ def main(argv: list[str] | None = None) -> None:
     for warning in warnings:
         print(warning, file=sys.stderr, flush=True)
     cycle = INPUTS[args.inputs]
-    run_kwargs = {"rules": rules, "models": models, "warmup": args.warmup}
+    run_kwargs = {
+        "rules": rules,
+        "models": models,
+        "warmup": args.warmup,
+        "max_width": args.max_width,
+    }
     if args.rtsp_base:  # one run of a sweep, in a fresh process, on the parent's server
         mounts = [cycle[i % len(cycle)] for i in range(args.cameras)]
         with tempfile.TemporaryDirectory(prefix="streetwatch-bench-") as tmp:
