@@ -251,6 +251,17 @@ def load_detector(
         logger.info(
             "model %s runs on %s%s: %s", model.name, runtime, " int8" * bool(calibration), path
         )
+    if runtime == "openvino" and path.is_dir():
+        from vision.detectors.openvino_yolo import OpenVinoYoloDetector
+
+        return OpenVinoYoloDetector(
+            path,
+            model.class_map,
+            name=model.name,
+            input_size=model.input_size,
+            conf=conf,
+            threads=threads,
+        )
     return UltralyticsDetector(
         path,
         model.class_map,
