@@ -251,25 +251,12 @@ def load_detector(
         logger.info(
             "model %s runs on %s%s: %s", model.name, runtime, " int8" * bool(calibration), path
         )
+    options = {"name": model.name, "input_size": model.input_size, "conf": conf}
     if runtime == "openvino" and path.is_dir():
         from vision.detectors.openvino_yolo import OpenVinoYoloDetector
 
-        return OpenVinoYoloDetector(
-            path,
-            model.class_map,
-            name=model.name,
-            input_size=model.input_size,
-            conf=conf,
-            threads=threads,
-        )
-    return UltralyticsDetector(
-        path,
-        model.class_map,
-        name=model.name,
-        input_size=model.input_size,
-        conf=conf,
-        device=device,
-    )
+        return OpenVinoYoloDetector(path, model.class_map, threads=threads, **options)
+    return UltralyticsDetector(path, model.class_map, device=device, **options)
 
 
 def int8_calibration(model: ModelEntry, runtime: str, precision: str) -> Path | None:

@@ -35,3 +35,13 @@ def map_classes(
     canonical = np.array([class_map.get(names[int(i)], "") for i in class_ids], dtype=object)
     keep = canonical != ""
     return keep, canonical[keep]
+
+
+def check_class_map(source: object, class_map: Mapping[str, str], names: Sequence[str]) -> None:
+    """A ModelFileError naming ``source`` if ``class_map`` names classes the model lacks."""
+    unknown = sorted(set(class_map) - set(names))
+    if unknown:
+        raise ModelFileError(
+            f"{source}: class map names {unknown} that the model does not have "
+            f"(model classes: {list(names)})"
+        )

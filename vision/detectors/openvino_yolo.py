@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import yaml
 
-from vision.detectors.base import ModelFileError, map_classes
+from vision.detectors.base import ModelFileError, check_class_map, map_classes
 from vision.detectors.openvino_pool import OpenVinoPool
 from vision.detectors.yolox_onnx import class_aware_nms
 from vision.types import Detections
@@ -57,12 +57,7 @@ class OpenVinoYoloDetector:
             raise ModelFileError(f"{folder}: a {meta.get('task')} export, not a detection model")
         names = meta.get("names") or {}
         self.class_names = [str(names[i]) for i in sorted(names)]
-        unknown = sorted(set(class_map) - set(self.class_names))
-        if unknown:
-            raise ModelFileError(
-                f"{folder}: class map names {unknown} that the model does not have "
-                f"(model classes: {self.class_names})"
-            )
+        check_class_map(folder, class_map, self.class_names)
         self.folder = folder
         self.name = name
         self.class_map = dict(class_map)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vision.detectors.base import ModelFileError, map_classes
+from vision.detectors.base import ModelFileError, check_class_map, map_classes
 from vision.types import Detections
 
 logger = logging.getLogger(__name__)
@@ -49,12 +49,7 @@ class UltralyticsDetector:
         self.class_names = (
             [names[i] for i in sorted(names)] if isinstance(names, dict) else list(names)
         )
-        unknown = sorted(set(self.class_map) - set(self.class_names))
-        if unknown:
-            raise ModelFileError(
-                f"{path}: class map names {unknown} that the model does not have "
-                f"(model classes: {self.class_names})"
-            )
+        check_class_map(path, self.class_map, self.class_names)
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         if not images:
