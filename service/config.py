@@ -436,6 +436,15 @@ class ModelsConfig(StrictModel):
             raise ValueError(f"unknown device '{device}' (use cpu, cuda or cuda:N)")
         return device
 
+    @model_validator(mode="after")
+    def _int8_needs_openvino(self) -> ModelsConfig:
+        if self.precision == "int8" and self.resolved_runtime != "openvino":
+            raise ValueError(
+                f"precision int8 runs on the openvino runtime, not {self.resolved_runtime} "
+                "(set runtime: openvino on a cpu device, or precision: auto)"
+            )
+        return self
+
     @property
     def resolved_runtime(self) -> str:
         """``runtime`` with auto decided: openvino on cpu, torch on cuda."""

@@ -607,6 +607,18 @@ BAD_CONFIGS = [
         id="no-person-model",
     ),
     pytest.param(
+        set_("models", value={"device": "cuda:0", "precision": "int8"}),
+        "models",
+        "precision int8 runs on the openvino runtime, not torch",
+        id="int8-on-cuda",
+    ),
+    pytest.param(
+        set_("models", value={"precision": "int4"}),
+        "models.precision",
+        "'auto', 'fp32' or 'int8'",
+        id="unknown-precision",
+    ),
+    pytest.param(
         set_("server", value={"port": 70000}),
         "server.port",
         "less than or equal to 65535",
