@@ -10,7 +10,9 @@ from service.api import create_app
 from service.suppressions import RejectReason, SuppressionStore, coverage, hull, parse_reason
 from tests.service.review_helpers import make_config, make_event, seed
 
-T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+"""Recent: the store caches the suppressions active now (wall clock), as the worker needs;
+a fixed date here expired a day after the tests were written."""
 STALL = [[100, 100, 200, 200], [150, 120, 260, 210]]  # region: [100, 100, 260, 210]
 
 
