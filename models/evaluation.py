@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from models.datasets import Dataset, load_dataset, mirror_dataset
-from vision.detectors.base import ModelFileError
+from vision.detectors.base import ModelFileError, first_line
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def resolve_model(name_or_path: str | Path) -> ResolvedModel:
 def exported_path(resolved: ResolvedModel, runtime: str, int8: bool) -> Path:
     """What to evaluate for ``runtime``: the weights themselves (torch) or their export."""
     from models.export import RUNTIMES, exported_model
-    from models.registry import entry, registry, sha256_of
+    from models.registry import entry, int8_calibration, registry, sha256_of
 
     if runtime not in RUNTIMES:
         raise EvaluationError(f"unknown runtime '{runtime}' (use {', '.join(RUNTIMES)})")
@@ -120,8 +120,6 @@ def exported_path(resolved: ResolvedModel, runtime: str, int8: bool) -> Path:
         raise EvaluationError(f"{resolved.path}: only .pt weights are exported for {runtime}")
     calibration = None
     if int8:
-        from models.registry import int8_calibration
-
         if resolved.label not in registry():
             raise EvaluationError("--int8 needs a registry model (its calibration dataset)")
         calibration = int8_calibration(entry(resolved.label), runtime, "int8")
@@ -147,7 +145,7 @@ def load_yolo(path: Path) -> Any:
         model = YOLO(str(path), task="detect")
         model.names  # noqa: B018 - non-PyTorch formats load lazily, on first use
     except Exception as exc:  # ultralytics raises many kinds on a bad file
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        reason = first_line(exc)
         reason = reason.removeprefix("ERROR ❌️ ").split(". Ultralytics supports")[0]
         raise ModelFileError(f"{path}: not a loadable Ultralytics YOLO model ({reason})") from None
     if model.task != "detect":

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 from models.registry import cache_dir
-from vision.detectors.base import ModelFileError
+from vision.detectors.base import ModelFileError, first_line
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def _export(
             raise ValueError(f"a {model.task} model, not a detection model")
         model.export(format=runtime, imgsz=imgsz, **options, verbose=False)
     except Exception as exc:  # ultralytics raises many kinds on a bad file or a failed export
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        reason = first_line(exc)
         reason = reason.removeprefix("ERROR ❌️ ").replace(str(copy), str(weights))
         raise ModelFileError(
             f"model '{name}': {runtime} export of {weights} failed ({reason})"

@@ -14,6 +14,12 @@ class ModelFileError(Exception):
     """A weight file that is missing, corrupt, of the wrong kind or not the one registered."""
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (a runtime's multi-line error), else its kind:
+    what goes in parentheses after a one-line ModelFileError."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 @runtime_checkable
 class Detector(Protocol):
     """Batched detection in canonical labels (person, helmet, garbage, ...).

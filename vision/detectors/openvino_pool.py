@@ -19,20 +19,17 @@ from pathlib import Path
 
 import numpy as np
 
-from vision.detectors.base import ModelFileError
+from vision.detectors.base import ModelFileError, first_line
 
 logger = logging.getLogger(__name__)
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
 class OpenVinoPool:
     """Runs an OpenVINO model (``.xml`` or ``.onnx``) on blobs of shape (1, C, H, W), each on
-    its own infer request, ``workers`` at a time. ``threads`` caps OpenVINO's CPU threads
-    (default: every core). ``reshape=True`` compiles a static copy per input shape (for graphs
-    with a batch of one baked in), else the model's own (dynamic) shape is used."""
+    its own infer request, as many at a time as the compiled model has streams. ``threads``
+    caps OpenVINO's CPU threads (default: every core). ``reshape=True`` compiles a static copy
+    per input shape (for graphs with a batch of one baked in), else the model's own (dynamic)
+    shape is used."""
 
     def __init__(
         self, path: Path, *, threads: int | None = None, reshape: bool = False, what: str = "model"
@@ -44,7 +41,7 @@ class OpenVinoPool:
         try:
             self.model = self.core.read_model(str(self.path))
         except Exception as exc:  # openvino raises RuntimeError subclasses of its own
-            reason = _first_line(exc)
+            reason = first_line(exc)
             raise ModelFileError(f"{self.path}: not a loadable {what} ({reason})") from None
         self.input_name = self.model.inputs[0].get_any_name()
         self.reshape = reshape
@@ -67,7 +64,7 @@ class OpenVinoPool:
                         model.reshape({self.input_name: list(shape)})
                     except Exception as exc:  # a graph with shapes baked in
                         raise ModelFileError(
-                            f"{self.path}: cannot be reshaped to {shape} ({_first_line(exc)})"
+                            f"{self.path}: cannot be reshaped to {shape} ({first_line(exc)})"
                         ) from None
                 compiled = self.core.compile_model(model, "CPU", self.config)
                 streams = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))

@@ -11,7 +11,6 @@ synchronous LATENCY request at a time, and no torch tensors on the way.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -23,8 +22,6 @@ from vision.detectors.base import ModelFileError, check_class_map, map_classes
 from vision.detectors.openvino_pool import OpenVinoPool
 from vision.detectors.yolox_onnx import class_aware_nms
 from vision.types import Detections
-
-logger = logging.getLogger(__name__)
 
 PAD_VALUE = 114
 MAX_DETECTIONS = 300
@@ -68,10 +65,9 @@ class OpenVinoYoloDetector:
         self.iou = iou
         self.pool = OpenVinoPool(xml, threads=threads, what="OpenVINO model")
         shape = self.pool.model.inputs[0].get_partial_shape()
-        self.dynamic = shape.is_dynamic
-        self.fixed = (
-            None if self.dynamic else (shape[2].get_length(), shape[3].get_length())
-        )  # a static export: letterbox to its square
+        self.fixed = (  # a static export: letterbox to its own square
+            None if shape.is_dynamic else (shape[2].get_length(), shape[3].get_length())
+        )
         outputs = self.pool.model.outputs[0].get_partial_shape()
         if outputs.rank.get_length() != 3 or (
             outputs[1].is_static and outputs[1].get_length() != 4 + len(self.class_names)
@@ -108,8 +104,9 @@ class OpenVinoYoloDetector:
         image = cv2.copyMakeBorder(
             image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3
         )
-        blob = image[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32) / 255.0
-        return np.ascontiguousarray(blob), gain, (left, top)
+        # one pass: BGR -> RGB, HWC -> NCHW, 0-255 -> 0-1 float32
+        blob = cv2.dnn.blobFromImage(image, 1 / 255.0, swapRB=True)
+        return blob, gain, (left, top)
 
     def _decode(
         self, raw: np.ndarray, gain: float, pad: tuple[float, float], shape: tuple[int, int]
