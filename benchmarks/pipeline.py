@@ -10,9 +10,11 @@ loop per camera) with the same person model and rate, and prints a table. The ba
 person model only and no rules: that is all the naive loop does.
 
 Each run is measured for ``--duration`` seconds, after every camera has delivered its first
-frame and ``--warmup`` seconds have passed. CPU is split into decode (the ffmpeg decoders),
-inference (process CPU while a detector ran, also per role), rules (rules, dedup, evidence,
-queue) and other (the rest of the worker process).
+frame and ``--warmup`` seconds have passed. CPU is split per thread (benchmarks/thread_cpu.py),
+since the stages overlap: decode (the ffmpeg decoders and the frame readers' I420 -> BGR),
+inference (OpenVINO's threads and the worker loop's CPU inside the detectors; per role, the
+inference threads' CPU is shared out by each role's inference time), rules (the rules thread:
+rules, dedup, evidence, queue) and other (the rest of the worker process).
 
 ``--sweep 2,4,6`` runs streetwatch alone once per camera count, each in a fresh process (its own
 memory), and prints the scaling curve and the largest count sustained (achieved >= 0.95 x asked
@@ -46,6 +48,7 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 
 import yaml  # noqa: E402
 from live_cameras import own_cpu_s, proc_cpu_s, rss_mb  # noqa: E402
+from thread_cpu import threads_cpu_s  # noqa: E402
 
 from models.registry import available, entry, registry, shared_dir, weights_file  # noqa: E402
 from service.config import ModelsConfig, load_config  # noqa: E402
@@ -88,8 +91,8 @@ def percentile(values: Sequence[float], q: int) -> float | None:
 
 
 class CpuTimedDetector:
-    """A detector that adds up the process CPU seconds spent while it runs (its own inference
-    threads included) and the images it saw."""
+    """A detector that adds up the CPU seconds of the calling thread spent in it (letterbox,
+    decoding of the outputs; OpenVINO's own threads are counted apart) and the images it saw."""
 
     def __init__(self, detector) -> None:  # noqa: ANN001
         self.detector = detector
@@ -99,11 +102,11 @@ class CpuTimedDetector:
         self.images = 0
 
     def detect(self, images):  # noqa: ANN001, ANN201
-        started = own_cpu_s()
+        started = time.thread_time()
         try:
             return self.detector.detect(images)
         finally:
-            self.cpu_s += own_cpu_s() - started
+            self.cpu_s += time.thread_time() - started
             self.images += len(images)
 
     def __getattr__(self, name: str):  # noqa: ANN204
@@ -175,10 +178,10 @@ class Snapshot:
     def __init__(self, worker: LiveWorker, timed: dict, decoder_cpu: dict[int, float]) -> None:
         self.time = time.monotonic()
         self.own_cpu = own_cpu_s()
+        self.threads = threads_cpu_s()
         self.decoder_cpu = dict(decoder_cpu)
         self.analysed = worker.frames_analysed()
         pipelines = list(worker.pipelines.values())
-        self.rules_s = sum(p.times.rules_s + p.times.sinks_s for p in pipelines)
         self.skipped = sum(p.schedule.skipped for p in pipelines)
         self.dropped = {cid: s.health().frames_dropped for cid, s in worker.sources.items()}
         self.role_cpu = {role: d.cpu_s for role, d in timed.items()}
@@ -246,18 +249,23 @@ def run_streetwatch(
     analysed = sum(end.analysed.values()) - sum(start.analysed.values())
     frames = max(1, analysed)
     own = end.own_cpu - start.own_cpu
-    decode = sum(cpu - start.decoder_cpu.get(pid, 0.0) for pid, cpu in end.decoder_cpu.items())
-    inference = sum(end.role_cpu[r] - start.role_cpu[r] for r in timed)
-    rules_s = end.rules_s - start.rules_s
-    cores = (own + decode) / wall
+    threads = {stage: end.threads[stage] - start.threads[stage] for stage in end.threads}
+    decoders = sum(cpu - start.decoder_cpu.get(pid, 0.0) for pid, cpu in end.decoder_cpu.items())
+    decode = decoders + threads["readers"]
+    role_loop = {r: end.role_cpu[r] - start.role_cpu[r] for r in timed}
+    role_wall = {r: end.role_wall.get(r, 0.0) - start.role_wall.get(r, 0.0) for r in timed}
+    inference = threads["native"] + sum(role_loop.values())
+    rules_s = threads["rules"]
+    cores = (own + decoders) / wall
     achieved = analysed / wall / len(mounts)
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
+    all_wall = sum(role_wall.values()) or 1.0
     per_role = {
         role: {
             "model": detectors.names.get(role, timed[role].name),
-            "cpu_s_per_frame": (end.role_cpu[role] - start.role_cpu[role]) / frames,
-            "wall_s_per_frame": (end.role_wall.get(role, 0.0) - start.role_wall.get(role, 0.0))
+            "cpu_s_per_frame": (role_loop[role] + threads["native"] * role_wall[role] / all_wall)
             / frames,
+            "wall_s_per_frame": role_wall[role] / frames,
             "ran_share": (end.role_images[role] - start.role_images[role]) / frames,
         }
         for role in timed
@@ -279,11 +287,11 @@ def run_streetwatch(
         "analysed_frames": analysed,
         "cores_used": cores,
         "cameras_per_core": len(mounts) * min(1.0, achieved / fps) / cores if cores else 0.0,
-        "cpu_s_per_frame": (own + decode) / frames,
+        "cpu_s_per_frame": (own + decoders) / frames,
         "cpu_s_per_frame_decode": decode / frames,
         "cpu_s_per_frame_inference": inference / frames,
         "cpu_s_per_frame_rules": rules_s / frames,
-        "cpu_s_per_frame_other": max(0.0, own - inference - rules_s) / frames,
+        "cpu_s_per_frame_other": max(0.0, own - inference - rules_s - threads["readers"]) / frames,
         "inference_per_role": per_role,
         "skipped_unchanged": end.skipped - start.skipped,
         "p50_latency_s": p50,

@@ -1,9 +1,10 @@
 """The live worker: many cameras in one process, one shared detector, batches across cameras.
 
 Each camera has a supervised decoder (streams.live_source) that keeps only its newest frame; the
-worker loop takes every camera's fresh frame, runs the detector once on the whole batch, then
-each camera's rules, dedup, evidence and the queue. Camera health is stored for the API, and a
-camera offline for too long becomes a ``camera_offline`` event, deduplicated like any other.
+worker loop takes every camera's fresh frame and runs the detector once on the whole batch; each
+camera's rules, dedup, evidence and the queue then run on the rules thread (service.ordered_stage)
+while the loop already detects the next batch. Camera health is stored for the API, and a camera
+offline for too long becomes a ``camera_offline`` event, deduplicated like any other.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from service.detector_set import DetectorSet
 from service.event_queue import EventQueue, QueueError
 from service.health_store import open_health_store
 from service.leases import CameraLeases
+from service.ordered_stage import OrderedStage
 from service.pipeline import CameraPipeline, camera_roles
 from service.queues import open_queue
 from service.sinks import EventSink, QueueSink
@@ -37,7 +39,7 @@ from streams.live_source import HealthState, LiveSettings, LiveSource
 from streams.memory import pin_mmap_threshold
 from vision.dedup import Change, EventUpdate
 from vision.detectors.base import Detector
-from vision.types import Candidate, Frame
+from vision.types import Candidate, Detections, Frame
 
 logger = logging.getLogger(__name__)
 
@@ -237,6 +239,8 @@ class LiveWorker:
         self.detect_s = 0.0
         self.latencies: deque[float] = deque(maxlen=100_000)
         """Seconds from frame capture to its events posted, newest last (bounded)."""
+        self._rules = OrderedStage("rules")
+        """Every use of a running camera's pipeline goes through this one thread, in order."""
 
     def run(self, stop: threading.Event) -> None:
         if self.spool is not None:
@@ -263,8 +267,11 @@ class LiveWorker:
             self.shutdown()
 
     def shutdown(self) -> None:
-        for camera_id in list(self.sources):
-            self._drop_camera(camera_id)
+        try:
+            for camera_id in list(self.sources):
+                self._drop_camera(camera_id)
+        finally:
+            self._rules.close()
         self.clips.stop()
         if self.leases is not None:
             self.leases.release_all()
@@ -319,6 +326,7 @@ class LiveWorker:
     def _drop_camera(self, camera_id: str) -> None:
         source = self.sources.pop(camera_id)
         source.stop()
+        self._rules.drain()  # the camera's last frames are through its rules before it finishes
         self._store_health([source.health()])
         pipeline = self.pipelines.pop(camera_id)
         pipeline.finish()
@@ -342,13 +350,24 @@ class LiveWorker:
     def _analyse(self, frames: list[Frame]) -> None:
         """One pass over every camera's fresh frame: each detector runs once on the batch of
         frames that need it (see vision.schedule), then each camera's rules."""
-        due = [self.pipelines[f.camera_id].schedule.due(f) for f in frames]
+        pipelines = [self.pipelines[f.camera_id] for f in frames]
+        due = [pipeline.schedule.due(f) for pipeline, f in zip(pipelines, frames, strict=True)]
         began = time.perf_counter()
         detections = self.detectors.detect(frames, due, self.max_batch)
         self.detect_s += time.perf_counter() - began
         self.batches = self.detectors.batches
-        for frame, dets, fresh in zip(frames, detections, due, strict=True):
-            self.pipelines[frame.camera_id].observe(frame, dets, fresh)
+        self._rules.submit(self._observe, pipelines, frames, detections, due)
+
+    def _observe(
+        self,
+        pipelines: list[CameraPipeline],
+        frames: list[Frame],
+        detections: list[Detections],
+        due: list[frozenset[str]],
+    ) -> None:
+        """On the rules thread: each camera's rules, dedup and sinks for its detected frame."""
+        for pipeline, frame, dets, fresh in zip(pipelines, frames, detections, due, strict=True):
+            pipeline.observe(frame, dets, fresh)
             self.latencies.append((datetime.now(UTC) - frame.wall).total_seconds())
 
     def _check_health(self) -> None:
@@ -377,7 +396,7 @@ class LiveWorker:
                 boxes=[],
                 started_pts=frame.pts - down_for,
             )
-            self.pipelines[health.camera_id].report(frame, [candidate])
+            self._rules.submit(self.pipelines[health.camera_id].report, frame, [candidate])
 
     def _store_health(self, healths=None):  # noqa: ANN001
         if healths is None:

@@ -1,4 +1,5 @@
-"""Frames from a video file through an ``ffmpeg`` subprocess writing raw BGR to a pipe.
+"""Frames from a video file through an ``ffmpeg`` subprocess writing raw I420 to a pipe
+(BGR in Python, see streams.raw_frames).
 
 Sampling happens inside ffmpeg (an ``fps`` filter), so frames that are not analysed are never
 converted or copied into Python. Each frame carries its timestamp in the video.
@@ -16,8 +17,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import ffmpeg
-import numpy as np
 
+from streams import raw_frames
 from streams.ffmpeg_tools import VideoError, VideoInfo, ffmpeg_binary, probe_video
 from vision.types import Frame
 
@@ -25,11 +26,14 @@ logger = logging.getLogger(__name__)
 
 
 def decoder_command(path: str, analysis_fps: float, info: VideoInfo) -> list[str]:
-    """The ffmpeg command line (built with ffmpeg-python) that samples ``path`` to raw BGR."""
+    """The ffmpeg command line (built with ffmpeg-python) that samples ``path`` to raw I420
+    (an odd width or height is cropped to even)."""
     stream = ffmpeg.input(path)
     if analysis_fps < info.fps:
         stream = stream.filter("fps", fps=f"{analysis_fps:g}")
-    stream = stream.output("pipe:", format="rawvideo", pix_fmt="bgr24", an=None, sn=None)
+    if info.width % 2 or info.height % 2:
+        stream = stream.filter("crop", "trunc(iw/2)*2", "trunc(ih/2)*2")
+    stream = stream.output("pipe:", format="rawvideo", pix_fmt=raw_frames.PIX_FMT, an=None, sn=None)
     stream = stream.global_args("-hide_banner", "-nostdin", "-loglevel", "error")
     return stream.compile(cmd=ffmpeg_binary())
 
@@ -71,22 +75,23 @@ class FileSource:
     def frames(self) -> Iterator[Frame]:
         command = decoder_command(self.path, self.analysis_fps, self.info)
         logger.debug("%s: decoder %s", self.camera_id, " ".join(command))
-        width, height = self.info.width, self.info.height
-        size = width * height * 3
+        width, height = self.info.width // 2 * 2, self.info.height // 2 * 2
         self._process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
+        raw_frames.widen_pipe(self._process.stdout)
         drain = threading.Thread(target=self._drain_stderr, daemon=True)
         drain.start()
         index = 0
         step = 1.0 / self.analysis_fps
         try:
             assert self._process.stdout is not None
+            reader = raw_frames.FrameReader(self._process.stdout, width, height)
             while True:
-                data = self._process.stdout.read(size)
-                if len(data) < size:
+                decoded = reader.next()
+                if decoded is None:
                     break
-                image = np.frombuffer(data, np.uint8).reshape(height, width, 3)
+                image = decoded[0]
                 pts = round(index * step, 6)
                 wall = self.anchor + timedelta(seconds=pts)
                 yield Frame(self.camera_id, index, pts, wall, image)

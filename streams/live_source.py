@@ -2,7 +2,8 @@
 
 - TCP transport and a socket timeout, so a frozen server never blocks a read forever.
 - Sampling inside ffmpeg: keyframes only (``-skip_frame nokey``) when the analysis interval is
-  longer than the GOP, else an ``fps`` filter; optional downscale in ffmpeg.
+  longer than the GOP, else an ``fps`` filter; optional downscale in ffmpeg; I420 on a widened
+  pipe, turned into BGR in the reader thread (streams.raw_frames).
 - A reader thread keeps only the newest frame: a slow consumer never falls behind the live edge
   (overwritten frames are counted as dropped).
 - A watchdog restarts the decoder when it exits, when no frame arrives for ``stall_timeout_s``, or
@@ -31,6 +32,7 @@ import cv2
 import ffmpeg
 import numpy as np
 
+from streams import raw_frames
 from streams.ffmpeg_tools import ffmpeg_binary
 from vision.types import Frame
 
@@ -118,13 +120,13 @@ def rtsp_command(url: str, settings: LiveSettings) -> list[str]:
         filters.append(f"fps={settings.analysis_fps:g}")
     if settings.max_width:
         filters.append(f"scale='min({settings.max_width},iw)':-2")
+    filters.append(raw_frames.EVEN_SIZE)
     output_options: dict[str, object] = {
         "format": "rawvideo",
-        "pix_fmt": "bgr24",
+        "pix_fmt": raw_frames.PIX_FMT,
         "fps_mode": "passthrough",
+        "vf": ",".join(filters),
     }
-    if filters:
-        output_options["vf"] = ",".join(filters)
     outputs = [ffmpeg.output(video, "pipe:", **output_options)]
     if settings.segment_dir is not None:
         pattern = str(settings.segment_dir / "seg%03d.ts")
@@ -152,6 +154,7 @@ class _Run:
         self.process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
+        raw_frames.widen_pipe(self.process.stdout)
         self.size: tuple[int, int] | None = None
         self.source_size: tuple[int, int] | None = None
         self.size_known = threading.Event()
@@ -383,23 +386,22 @@ class LiveSource:
         if run.size is None:
             return
         width, height = run.size
-        size = width * height * 3
         stdout = run.process.stdout
         assert stdout is not None
         source_width = run.source_size[0] if run.source_size else width
+        reader = raw_frames.FrameReader(stdout, width, height)
         while not self._stop.is_set():
             try:
-                data = stdout.read(size)
+                frame = reader.next()
             except (OSError, ValueError):
                 return
-            if len(data) < size:
+            if frame is None:
                 return
-            image = np.frombuffer(data, np.uint8).reshape(height, width, 3)
-            self._publish(image, source_width)
+            self._publish(*frame, source_width)
 
-    def _publish(self, image: np.ndarray, source_width: int) -> None:
+    def _publish(self, image: np.ndarray, grey: np.ndarray, source_width: int) -> None:
         now = time.monotonic()
-        frozen = self._looks_frozen(image, now)
+        frozen = self._looks_frozen(grey, now)
         with self._lock:
             if self._latest is not None and self._latest.index > self._consumed_index:
                 self._dropped += 1
@@ -419,8 +421,8 @@ class LiveSource:
             self._lock.notify_all()
         self._set_state(HealthState.FROZEN if frozen else HealthState.ONLINE)
 
-    def _looks_frozen(self, image: np.ndarray, now: float) -> bool:
-        thumb = cv2.resize(image, (48, 27), interpolation=cv2.INTER_AREA).astype(np.int16)
+    def _looks_frozen(self, grey: np.ndarray, now: float) -> bool:
+        thumb = cv2.resize(grey, (48, 27), interpolation=cv2.INTER_AREA).astype(np.int16)
         previous, self._thumb = self._thumb, thumb
         if previous is None or np.abs(thumb - previous).mean() > 0.5:
             self._unchanged_since = None

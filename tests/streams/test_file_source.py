@@ -46,7 +46,7 @@ def test_sampling_rate_on_the_1080p_clip(street_1080p, fps, expected):
 def test_the_decoder_samples_inside_ffmpeg(vtest):
     command = decoder_command(str(vtest), 2.0, probe_video(vtest))
     assert "fps=fps=2" in " ".join(command)
-    assert command[command.index("-pix_fmt") + 1] == "bgr24"
+    assert command[command.index("-pix_fmt") + 1] == "yuv420p"
 
 
 def test_a_half_read_source_leaves_no_decoder_running(vtest):

@@ -1,27 +1,33 @@
 """OpenVINO inference spread over the CPU cores: one infer request per worker thread.
 
 A compiled model in OpenVINO's THROUGHPUT mode has several streams (on a 2-core machine: two
-streams of one thread each). ``OpenVinoPool.run(blobs)`` sends each blob to a request of its
-own, in parallel threads (inference releases the GIL), so a batch of frames from many cameras
-keeps every core busy without the thread handshakes of running one frame on all cores
-(LATENCY mode). Models whose input shape varies (a letterboxed rectangle per aspect ratio)
-are reshaped and compiled once per shape when the model is static, or run as they are when
-it is dynamic.
+streams of one thread each). ``OpenVinoPool.map(work, items)`` runs each item's whole detection
+(letterbox, inference, decoding) in one of as many parallel lanes, each with an infer request of
+its own (OpenCV and inference release the GIL), so a batch of frames from many cameras keeps
+every core busy without the thread handshakes of running one frame on all cores (LATENCY mode).
+Models whose input shape varies (a letterboxed rectangle per aspect ratio) are reshaped and
+compiled once per shape when the model is static, or run as they are when it is dynamic.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from vision.detectors.base import ModelFileError, first_line
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+Infer = Callable[[np.ndarray], np.ndarray]
+"""Runs one blob on a lane's infer request: its first output."""
 
 
 class OpenVinoPool:
@@ -77,29 +83,41 @@ class OpenVinoPool:
                 logger.debug("%s: compiled for %s, %d streams", self.path.name, shape, streams)
             return self._requests[key]
 
+    def map(
+        self,
+        work: Callable[[Infer, T], R],
+        items: Sequence[T],
+        shape_of: Callable[[T], tuple[int, ...]] | None = None,
+    ) -> list[R]:
+        """``work(infer, item)`` for each item, in parallel lanes: one thread and one infer
+        request per stream, items dealt round-robin. ``work`` prepares its blob, calls
+        ``infer(blob)`` (the first output, batch axis kept) and decodes the output, so one
+        lane's letterbox and decoding overlap the other lanes' inference. ``shape_of`` gives
+        an item's blob shape (needed to compile the first shape of a ``reshape`` pool).
+        Results in the order of ``items``."""
+        if not items:
+            return []
+        first = shape_of(items[0]) if shape_of is not None else None
+        if first is None and self.reshape:
+            raise ValueError(f"{self.path.name}: a reshaped pool needs shape_of for map()")
+        lanes = min(len(self._compiled_for(first or ())), len(items))
+        assert self._executor is not None
+        results: list[R | None] = [None] * len(items)
+
+        def lane(k: int) -> None:
+            def infer(blob: np.ndarray) -> np.ndarray:
+                request = self._compiled_for(tuple(blob.shape))[k]
+                request.infer({0: blob})
+                return request.get_output_tensor(0).data.copy()
+
+            for i in range(k, len(items), lanes):
+                results[i] = work(infer, items[i])
+
+        futures = [self._executor.submit(lane, k) for k in range(lanes)]
+        for future in futures:
+            future.result()
+        return results  # type: ignore[return-value]  # every slot was filled
+
     def run(self, blobs: Sequence[np.ndarray]) -> list[np.ndarray]:
         """The first output for each blob (its batch axis kept), in order."""
-        if not blobs:
-            return []
-        outputs: list[np.ndarray | None] = [None] * len(blobs)
-        groups: dict[tuple[int, ...], list[int]] = {}
-        for i, blob in enumerate(blobs):
-            groups.setdefault(tuple(blob.shape), []).append(i)
-        for shape, members in groups.items():
-            requests = self._compiled_for(shape)
-            assert self._executor is not None
-            lanes = [members[k :: len(requests)] for k in range(len(requests))]
-
-            def lane(request, chosen: list[int]) -> None:  # noqa: ANN001
-                for i in chosen:
-                    request.infer({0: blobs[i]})
-                    outputs[i] = request.get_output_tensor(0).data.copy()
-
-            futures = [
-                self._executor.submit(lane, request, chosen)
-                for request, chosen in zip(requests, lanes, strict=True)
-                if chosen
-            ]
-            for future in futures:
-                future.result()
-        return [o for o in outputs if o is not None]
+        return self.map(lambda infer, blob: infer(blob), blobs, lambda blob: tuple(blob.shape))

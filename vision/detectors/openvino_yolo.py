@@ -19,7 +19,7 @@ import numpy as np
 import yaml
 
 from vision.detectors.base import ModelFileError, check_class_map, map_classes
-from vision.detectors.openvino_pool import OpenVinoPool
+from vision.detectors.openvino_pool import Infer, OpenVinoPool
 from vision.detectors.yolox_onnx import class_aware_nms
 from vision.types import Detections
 
@@ -80,12 +80,11 @@ class OpenVinoYoloDetector:
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         if not images:
             return []
-        prepared = [self._letterbox(image) for image in images]
-        raw = self.pool.run([blob for blob, _, _ in prepared])
-        return [
-            self._decode(out[0], gain, pad, image.shape[:2])
-            for out, (_, gain, pad), image in zip(raw, prepared, images, strict=True)
-        ]
+        return self.pool.map(self._detect_one, images)
+
+    def _detect_one(self, infer: Infer, image: np.ndarray) -> Detections:
+        blob, gain, pad = self._letterbox(image)
+        return self._decode(infer(blob)[0], gain, pad, image.shape[:2])
 
     def _letterbox(self, image: np.ndarray) -> tuple[np.ndarray, float, tuple[float, float]]:
         """Ultralytics' LetterBox (auto for dynamic exports): (blob, gain, (pad_x, pad_y))."""

@@ -62,13 +62,33 @@ _WINDOW = 9
 """Texture window side (pixels at the working scale)."""
 
 
+WORK_WIDTH = 640
+"""Frames are analysed at most this wide."""
+
+
+def work_size(frame_size: tuple[int, int], work_width: int = WORK_WIDTH) -> tuple[int, int]:
+    """(width, height) at which a frame of ``frame_size`` is analysed."""
+    scale = min(1.0, work_width / frame_size[0])
+    return round(frame_size[0] * scale), round(frame_size[1] * scale)
+
+
 @dataclass(frozen=True)
 class WaterAnalysis:
-    """One frame: the water mask (bool, frame pixels), its share of the road region, boxes."""
+    """One frame: the water mask at the working scale, its share of the road region, boxes
+    (frame pixels). ``mask`` gives the mask in frame pixels (made on demand: the rule needs
+    only the coverage and the boxes)."""
 
-    mask: np.ndarray
+    work_mask: np.ndarray
+    frame_size: tuple[int, int]
     coverage: float
     detections: Detections
+
+    @property
+    def mask(self) -> np.ndarray:
+        """The water mask (bool) in frame pixels."""
+        return cv2.resize(
+            self.work_mask.astype(np.uint8), self.frame_size, interpolation=cv2.INTER_NEAREST
+        ).astype(bool)
 
 
 @dataclass(frozen=True)
@@ -88,13 +108,18 @@ class _Surface:
 class WaterDetector:
     """Standing water on a road region, by comparison with a dry reference frame.
 
-    ``reference``: a dry BGR frame of this camera (see ``from_frames``). ``road``: polygon
-    ``[[x, y], ...]`` in frame pixels (default: the whole frame). ``tone``: minimum relative
-    brightness change; ``darkest``: pixels darker than this share of the dry road are not water
-    (dark clothing, tyres); ``min_area``: smallest region as a share of the road; ``max_aspect``:
-    largest height/width of a region's box; ``min_fill``: smallest share of its box a region
-    fills; ``min_core``: smallest share of a region that must be core pixels (see ``_cues``),
-    not highlights and their surroundings; ``work_width``: frames are analysed at most this wide.
+    ``reference``: a dry BGR frame of this camera (see ``from_frames``), at the frames' size or
+    already at the working size of ``frame_size`` (the frames' size, default the reference's).
+    ``road``: polygon ``[[x, y], ...]`` in frame pixels (default: the whole frame).
+    ``tone``: minimum relative brightness change.
+    ``darkest``: pixels darker than this share of the dry road are not water (dark clothing,
+    tyres).
+    ``min_area``: smallest region as a share of the road.
+    ``max_aspect``: largest height/width of a region's box.
+    ``min_fill``: smallest share of its box a region fills.
+    ``min_core``: smallest share of a region that must be core pixels (see ``_cues``), not
+    highlights and their surroundings.
+    ``work_width``: frames are analysed at most this wide.
     """
 
     def __init__(
@@ -109,7 +134,8 @@ class WaterDetector:
         max_aspect: float = 1.2,
         min_fill: float = 0.35,
         min_core: float = 0.3,
-        work_width: int = 640,
+        work_width: int = WORK_WIDTH,
+        frame_size: tuple[int, int] | None = None,
     ) -> None:
         if reference.ndim != 3 or reference.shape[2] != 3:
             raise ValueError(f"reference must be a BGR image, got shape {reference.shape}")
@@ -121,9 +147,9 @@ class WaterDetector:
         self.max_aspect = max_aspect
         self.min_fill = min_fill
         self.min_core = min_core
-        self.size = (int(reference.shape[1]), int(reference.shape[0]))
+        self.size = frame_size or (int(reference.shape[1]), int(reference.shape[0]))
         self.scale = min(1.0, work_width / self.size[0])
-        work = (round(self.size[0] * self.scale), round(self.size[1] * self.scale))
+        work = work_size(self.size, work_width)
         self.work_size = work
         road_mask = np.zeros((work[1], work[0]), np.uint8)
         if road is None:
@@ -165,19 +191,16 @@ class WaterDetector:
         )
         candidate = _fill_holes(candidate) & self.road.astype(np.uint8)
         mask, boxes, scores = self._regions(candidate, strength, core)
-        full_mask = cv2.resize(
-            mask.astype(np.uint8), self.size, interpolation=cv2.INTER_NEAREST
-        ).astype(bool)
         coverage = float(mask.sum() / self.road.sum())
         dets = Detections(
             np.array(boxes, np.float32).reshape(-1, 4) / self.scale,
             np.array(["water"] * len(boxes), dtype=object),
             np.array(scores, np.float32),
         )
-        return WaterAnalysis(full_mask, coverage, dets)
+        return WaterAnalysis(mask, self.size, coverage, dets)
 
     def _resize(self, image: np.ndarray) -> np.ndarray:
-        if self.scale == 1.0:
+        if (image.shape[1], image.shape[0]) == self.work_size:
             return image
         return cv2.resize(image, self.work_size, interpolation=cv2.INTER_AREA)
 
@@ -237,11 +260,12 @@ def _surface(image: np.ndarray) -> _Surface:
     smooth = cv2.GaussianBlur(image, (5, 5), 0)
     hsv = cv2.cvtColor(smooth, cv2.COLOR_BGR2HSV)
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    blue, green, red = cv2.split(image)
     detail = cv2.convertScaleAbs(cv2.Laplacian(gray, cv2.CV_16S, ksize=3))
     return _Surface(
         brightness=hsv[:, :, 2].astype(np.float32),
         saturation=hsv[:, :, 1].astype(np.float32),
-        peak=image.max(axis=2).astype(np.float32),
+        peak=cv2.max(cv2.max(blue, green), red).astype(np.float32),
         texture=cv2.medianBlur(detail, _WINDOW).astype(np.float32),
     )
 

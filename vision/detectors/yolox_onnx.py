@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from vision.detectors.base import ModelFileError, map_classes
+from vision.detectors.openvino_pool import Infer
 from vision.types import Detections
 
 logger = logging.getLogger(__name__)
@@ -154,7 +155,10 @@ class YoloxOnnxDetector:
         self._grids: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
-        """One Detections per image; images of one input shape run as one batch."""
+        """One Detections per image; images of one input shape run as one batch (ONNX
+        Runtime), or each in an OpenVINO lane of its own (see openvino_pool)."""
+        if isinstance(self._runner, _OpenVinoRunner):
+            return self._runner.pool.map(self._detect_one, images, self._blob_shape)
         results: list[Detections | None] = [None] * len(images)
         groups: dict[tuple[int, int], list[int]] = {}
         shapes = [self._runner.shape_for(*image.shape[:2]) for image in images]
@@ -166,6 +170,14 @@ class YoloxOnnxDetector:
             for row, i in enumerate(members):
                 results[i] = self._decode(raw[row], ratios[row], shape)
         return [r for r in results if r is not None]
+
+    def _blob_shape(self, image: np.ndarray) -> tuple[int, ...]:
+        return (1, 3, *self._runner.shape_for(*image.shape[:2]))
+
+    def _detect_one(self, infer: Infer, image: np.ndarray) -> Detections:
+        shape = self._runner.shape_for(*image.shape[:2])
+        blob, ratio = self._letterbox(image, shape)
+        return self._decode(infer(blob[None])[0], ratio, shape)
 
     def _letterbox(self, image: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, float]:
         height, width = image.shape[:2]
