@@ -267,11 +267,18 @@ class LiveWorker:
             self.shutdown()
 
     def shutdown(self) -> None:
-        try:
-            for camera_id in list(self.sources):
+        """Stop every camera (each one's last frames through its rules, open events flushed),
+        then the threads. A failure of one camera's rules is logged, never leaves the other
+        decoders running."""
+        for camera_id in list(self.sources):
+            try:
                 self._drop_camera(camera_id)
-        finally:
+            except Exception:
+                logger.exception("%s: its last frames failed in the rules", camera_id)
+        try:
             self._rules.close()
+        except Exception:
+            logger.exception("the rules thread failed while stopping")
         self.clips.stop()
         if self.leases is not None:
             self.leases.release_all()
@@ -326,9 +333,9 @@ class LiveWorker:
     def _drop_camera(self, camera_id: str) -> None:
         source = self.sources.pop(camera_id)
         source.stop()
+        pipeline = self.pipelines.pop(camera_id)
         self._rules.drain()  # the camera's last frames are through its rules before it finishes
         self._store_health([source.health()])
-        pipeline = self.pipelines.pop(camera_id)
         pipeline.finish()
         self._analysed_before[camera_id] += pipeline.times.frames
 
