@@ -333,9 +333,9 @@ class LiveWorker:
     def _drop_camera(self, camera_id: str) -> None:
         source = self.sources.pop(camera_id)
         source.stop()
-        pipeline = self.pipelines.pop(camera_id)
         self._rules.drain()  # the camera's last frames are through its rules before it finishes
         self._store_health([source.health()])
+        pipeline = self.pipelines.pop(camera_id)
         pipeline.finish()
         self._analysed_before[camera_id] += pipeline.times.frames
 
