@@ -5,12 +5,12 @@ into BGR in the reader thread (2 ms for 1080p on one core, without the GIL). The
 to 1 MiB, so a 1080p frame crosses it in a few large copies instead of a hundred 64 KiB ones.
 The I420 frame is read into one reused buffer and BGR frames are recycled (``BufferPool``), so
 frames cost no fresh pages.
-Measured on the 2-core development machine (``benchmarks/decoders.py``: keyframes of the 1080p
-street clip with a 1 s GOP, one decoding thread), decoder + reader CPU per frame: BGR on a
-default pipe into fresh buffers 42.3 ms, this module 23.3 ms; PyAV in-process 23.8 ms (BGR by
-swscale) or 20.8 ms (I420 + OpenCV). The subprocess stays: a hung or crashing decoder is a
-process the watchdog kills and restarts, never the worker, and the same process copies the
-stream into the evidence ring without decoding it again.
+Measured on the 2-core development machine (``benchmarks/decoders.py --seconds 120``: 120
+keyframes of the 1080p street clip with a 1 s GOP, one decoding thread), decoder + reader CPU
+per frame: BGR on a default pipe into fresh buffers 33.5 ms, this module 22.9 ms; PyAV
+in-process 23.7 ms (BGR by swscale) or 24.4 ms (I420 + OpenCV). The subprocess stays: a hung
+or crashing decoder is a process the watchdog kills and restarts, never the worker, and the same
+process copies the stream into the evidence ring without decoding it again.
 """
 
 from __future__ import annotations
