@@ -256,7 +256,8 @@ def load_detector(
         from vision.detectors.openvino_yolo import OpenVinoYoloDetector
 
         return OpenVinoYoloDetector(path, model.class_map, threads=threads, **options)
-    return UltralyticsDetector(path, model.class_map, device=device, **options)
+    # FP16 on a GPU (the detector ignores it on the CPU): half the memory traffic, same boxes
+    return UltralyticsDetector(path, model.class_map, device=device, half=True, **options)
 
 
 def int8_calibration(model: ModelEntry, runtime: str, precision: str) -> Path | None:
