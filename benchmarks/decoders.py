@@ -69,7 +69,6 @@ def ffmpeg_frames(path: Path, pix_fmt: str, size: tuple[int, int]) -> Iterator[n
             while len(data := process.stdout.read(frame_size)) == frame_size:
                 yield np.frombuffer(data, np.uint8).reshape(height, width, 3)
         else:
-            raw_frames.widen_pipe(process.stdout)
             reader = raw_frames.FrameReader(process.stdout, width, height)
             while (frame := reader.next()) is not None:
                 yield frame[0]

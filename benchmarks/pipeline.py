@@ -91,8 +91,9 @@ def percentile(values: Sequence[float], q: int) -> float | None:
 
 
 class CpuTimedDetector:
-    """A detector that adds up the CPU seconds of the calling thread spent in it (letterbox,
-    decoding of the outputs; OpenVINO's own threads are counted apart) and the images it saw."""
+    """A detector that adds up the CPU seconds of the calling thread spent in it (the whole
+    detection on ONNX Runtime or torch; on OpenVINO the lanes do the work and are counted with
+    the native threads, see thread_cpu) and the images it saw."""
 
     def __init__(self, detector) -> None:  # noqa: ANN001
         self.detector = detector

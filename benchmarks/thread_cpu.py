@@ -29,7 +29,7 @@ STAGES = ("readers", "rules", "native", "python")
 def stage_of(name: str | None) -> str:
     if name is None or name.startswith("ov-"):
         return "native"
-    if name.endswith("(_read_frames)"):
+    if name.startswith("reader-"):
         return "readers"
     if name.startswith("rules"):
         return "rules"

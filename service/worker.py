@@ -356,7 +356,8 @@ class LiveWorker:
 
     def _analyse(self, frames: list[Frame]) -> None:
         """One pass over every camera's fresh frame: each detector runs once on the batch of
-        frames that need it (see vision.schedule), then each camera's rules."""
+        frames that need it (see vision.schedule); each camera's rules then run on the rules
+        thread while the next batch is detected."""
         pipelines = [self.pipelines[f.camera_id] for f in frames]
         due = [pipeline.schedule.due(f) for pipeline, f in zip(pipelines, frames, strict=True)]
         began = time.perf_counter()

@@ -79,7 +79,6 @@ class FileSource:
         self._process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        raw_frames.widen_pipe(self._process.stdout)
         drain = threading.Thread(target=self._drain_stderr, daemon=True)
         drain.start()
         index = 0

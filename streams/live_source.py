@@ -154,7 +154,6 @@ class _Run:
         self.process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        raw_frames.widen_pipe(self.process.stdout)
         self.size: tuple[int, int] | None = None
         self.source_size: tuple[int, int] | None = None
         self.size_known = threading.Event()
@@ -350,7 +349,9 @@ class LiveSource:
         self._run = run
         err_thread = threading.Thread(target=run.read_stderr, daemon=True)
         err_thread.start()
-        reader = threading.Thread(target=self._read_frames, args=(run,), daemon=True)
+        reader = threading.Thread(
+            target=self._read_frames, args=(run,), name=f"reader-{self.camera_id}", daemon=True
+        )
         reader.start()
         started = time.monotonic()
         frames_at_start = self._frames_in

@@ -30,11 +30,9 @@ PIPE_BYTES = 1 << 20
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
 
-def widen_pipe(pipe: IO[bytes] | None, size: int = PIPE_BYTES) -> None:
+def widen_pipe(pipe: IO[bytes], size: int = PIPE_BYTES) -> None:
     """Ask the kernel for a bigger pipe buffer (Linux; silently kept as is where refused)."""
-    if pipe is None:
-        return
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, ValueError):
         fcntl.fcntl(pipe.fileno(), F_SETPIPE_SZ, size)
 
 
@@ -68,10 +66,11 @@ class BufferPool:
 
 
 class FrameReader:
-    """A decoder's frames from its pipe: each I420 frame is read into one reused buffer, then
-    converted to BGR in a recycled one (``BufferPool``)."""
+    """A decoder's frames from its (widened) pipe: each I420 frame is read into one reused
+    buffer, then converted to BGR in a recycled one (``BufferPool``)."""
 
     def __init__(self, pipe: IO[bytes], width: int, height: int, keep: int = 3) -> None:
+        widen_pipe(pipe)
         self.pipe = pipe
         self.width, self.height = width, height
         self._i420 = np.empty((height * 3 // 2, width), np.uint8)

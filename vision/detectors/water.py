@@ -158,7 +158,8 @@ class WaterDetector:
             polygon = np.asarray(road, dtype=np.float64).reshape(-1, 2) * self.scale
             cv2.fillPoly(road_mask, [np.round(polygon).astype(np.int32)], 1)
         self.road = road_mask.astype(bool)
-        if not self.road.any():
+        self.road_area = float(self.road.sum())
+        if not self.road_area:
             raise ValueError(f"road polygon covers no pixel of the {self.size} frame")
         self.reference = _surface(self._resize(reference))
 
@@ -191,7 +192,7 @@ class WaterDetector:
         )
         candidate = _fill_holes(candidate) & self.road.astype(np.uint8)
         mask, boxes, scores = self._regions(candidate, strength, core)
-        coverage = float(mask.sum() / self.road.sum())
+        coverage = float(mask.sum() / self.road_area)
         dets = Detections(
             np.array(boxes, np.float32).reshape(-1, 4) / self.scale,
             np.array(["water"] * len(boxes), dtype=object),
@@ -238,12 +239,11 @@ class WaterDetector:
         self, candidate: np.ndarray, strength: np.ndarray, core: np.ndarray
     ) -> tuple[np.ndarray, list[list[float]], list[float]]:
         count, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=8)
-        road_area = float(self.road.sum())
         mask = np.zeros(candidate.shape, bool)
         boxes, scores = [], []
         for index in range(1, count):
             x, y, w, h, area = (int(v) for v in stats[index])
-            if area < self.min_area * road_area:
+            if area < self.min_area * self.road_area:
                 continue
             if h > self.max_aspect * w or area < self.min_fill * w * h:
                 continue
