@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from models.registry import shared_dir  # noqa: E402
+from models.files import shared_dir  # noqa: E402
 from streams import raw_frames  # noqa: E402
 from streams.ffmpeg_tools import ffmpeg_binary  # noqa: E402
 from streams.memory import pin_mmap_threshold  # noqa: E402

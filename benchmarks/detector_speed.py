@@ -30,14 +30,9 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 import numpy as np  # noqa: E402
 
 from models.export import RUNTIMES, exported_model  # noqa: E402
-from models.registry import (  # noqa: E402
-    entry,
-    load_detector,
-    local_file,
-    registry,
-    sha256_of,
-    shared_dir,
-)
+from models.files import local_file, sha256_of, shared_dir  # noqa: E402
+from models.loader import load_detector  # noqa: E402
+from models.registry import entry, registry  # noqa: E402
 from vision.detectors.base import Detector  # noqa: E402
 
 BATCH = 8

@@ -29,9 +29,10 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 
 import yaml  # noqa: E402
 
-from models.registry import load_detector, shared_dir  # noqa: E402
+from models.files import shared_dir  # noqa: E402
+from models.loader import load_detector  # noqa: E402
 from service.config import load_config  # noqa: E402
-from service.worker import LiveWorker  # noqa: E402
+from service.edge.worker import LiveWorker  # noqa: E402
 from streams.testing.rtsp import RtspTestServer, encode_clip  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")

@@ -50,11 +50,12 @@ import yaml  # noqa: E402
 from live_cameras import own_cpu_s, proc_cpu_s, rss_mb  # noqa: E402
 from thread_cpu import threads_cpu_s  # noqa: E402
 
-from models.registry import available, entry, registry, shared_dir, weights_file  # noqa: E402
+from models.files import available, shared_dir, weights_file  # noqa: E402
+from models.registry import entry, registry  # noqa: E402
 from service.config import ModelsConfig, load_config  # noqa: E402
-from service.detector_set import MODEL_ROLES, DetectorSet  # noqa: E402
-from service.pipeline import camera_roles  # noqa: E402
-from service.worker import LiveWorker  # noqa: E402
+from service.edge.detector_set import MODEL_ROLES, DetectorSet  # noqa: E402
+from service.edge.pipeline import camera_roles  # noqa: E402
+from service.edge.worker import LiveWorker  # noqa: E402
 from streams.testing.rtsp import RtspTestServer, encode_clip  # noqa: E402
 
 CLIPS = {"street": ("pedestrians_street.mp4", 25, 25.0), "vtest": ("vtest.avi", 10, 10.0)}

@@ -25,8 +25,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
-from service.event_queue import EventQueue  # noqa: E402
-from service.queues import open_queue  # noqa: E402
+from service.queue import open_queue  # noqa: E402
+from service.queue.base import EventQueue  # noqa: E402
 from vision.types import Event  # noqa: E402
 
 

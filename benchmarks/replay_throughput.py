@@ -20,9 +20,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
-from models.registry import load_detector, shared_dir  # noqa: E402
+from models.files import shared_dir  # noqa: E402
+from models.loader import load_detector  # noqa: E402
 from service.config import load_config  # noqa: E402
-from service.replay import replay  # noqa: E402
+from service.edge.replay import replay  # noqa: E402
 from streams.file_source import FileSource  # noqa: E402
 
 CLIPS = ["media/vtest.avi", "media/pedestrians_street.mp4"]

@@ -32,10 +32,11 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 import yaml  # noqa: E402
 from live_cameras import rss_mb  # noqa: E402
 
-from models.registry import load_detector, shared_dir  # noqa: E402
+from models.files import shared_dir  # noqa: E402
+from models.loader import load_detector  # noqa: E402
 from service.config import load_config  # noqa: E402
-from service.event_queue import SqliteEventQueue  # noqa: E402
-from service.worker import LiveWorker  # noqa: E402
+from service.edge.worker import LiveWorker  # noqa: E402
+from service.queue.sqlite import SqliteEventQueue  # noqa: E402
 from streams.live_source import HealthState  # noqa: E402
 from streams.testing.rtsp import RtspTestServer, encode_clip  # noqa: E402
 from vision.dedup import EventUpdate  # noqa: E402

@@ -30,11 +30,11 @@ import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
-from service.api import create_app  # noqa: E402
-from service.case_store import CaseEventRow, CaseRow, CaseStore, TransitionRow  # noqa: E402
+from service.cases.routing import Router  # noqa: E402
+from service.cases.store import CaseEventRow, CaseRow, CaseStore, TransitionRow  # noqa: E402
 from service.config import Config, load_config  # noqa: E402
-from service.event_queue import SqliteEventQueue  # noqa: E402
-from service.routing import Router  # noqa: E402
+from service.queue.sqlite import SqliteEventQueue  # noqa: E402
+from service.web.app import create_app  # noqa: E402
 from vision.types import Event, utc_iso  # noqa: E402
 
 CAMERAS = 20

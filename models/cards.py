@@ -6,15 +6,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from models.datasets import Dataset
 from models.evaluation import EvalReport
-
-if TYPE_CHECKING:
-    from models.training import TrainRecipe
+from models.recipe import TrainRecipe
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +74,7 @@ def canonical_class_map(classes: list[str]) -> dict[str, str]:
 
 
 def registry_entry(card: ModelCard) -> dict[str, Any]:
-    from models.registry import sha256_of
+    from models.files import sha256_of
 
     report = card.report
     metrics: dict[str, float] = {
@@ -133,7 +131,7 @@ def metrics_table(report: EvalReport) -> str:
 
 
 def render_card(card: ModelCard) -> str:
-    from models.registry import sha256_of
+    from models.files import sha256_of
 
     recipe, report, data = card.recipe, card.report, card.data
     size_mb = card.weights.stat().st_size / 1e6

@@ -85,7 +85,8 @@ class ResolvedModel:
 
 def resolve_model(name_or_path: str | Path) -> ResolvedModel:
     """A registry name or a weight file -> the verified file and its registered image size."""
-    from models.registry import entry, registry, weights_file
+    from models.files import weights_file
+    from models.registry import entry, registry
 
     text = str(name_or_path)
     if text in registry():
@@ -108,7 +109,8 @@ def resolve_model(name_or_path: str | Path) -> ResolvedModel:
 def exported_path(resolved: ResolvedModel, runtime: str, int8: bool) -> Path:
     """What to evaluate for ``runtime``: the weights themselves (torch) or their export."""
     from models.export import RUNTIMES, exported_model
-    from models.registry import entry, int8_calibration, registry, sha256_of
+    from models.files import int8_calibration, sha256_of
+    from models.registry import entry, registry
 
     if runtime not in RUNTIMES:
         raise EvaluationError(f"unknown runtime '{runtime}' (use {', '.join(RUNTIMES)})")

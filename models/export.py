@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from models.registry import cache_dir
+from models.files import cache_dir
 from vision.detectors.base import ModelFileError, first_line
 
 logger = logging.getLogger(__name__)

@@ -15,13 +15,14 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from models.cards import EpochRecord, ModelCard, registry_snippet, write_card
 from models.datasets import load_dataset, mirror_dataset
 from models.evaluation import EvalReport, evaluate, load_yolo, model_class_names
+from models.recipe import TrainRecipe
 from vision.detectors.base import ModelFileError
 
 logger = logging.getLogger(__name__)
@@ -36,27 +37,6 @@ EpochCallback = Callable[[EpochRecord, int], None]
 
 class TrainingError(Exception):
     """Bad training arguments, or a training run that produced no weights."""
-
-
-@dataclass(frozen=True)
-class TrainRecipe:
-    """Everything that decides what a training run produces (it goes into the model card)."""
-
-    data: Path
-    base: str
-    epochs: int
-    imgsz: int
-    name: str
-    device: str = "cpu"
-    batch: int = 16
-    workers: int = 0
-    patience: int = 50
-    seed: int = 0
-    threads: int | None = None
-    limit: int | None = None
-    """Train and validate on the first N images of each split only (quick checks)."""
-    options: dict[str, Any] = field(default_factory=dict)
-    """Further Ultralytics training arguments (lr0, mosaic, freeze, ...)."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +69,8 @@ def weights_licence(licence: str) -> str:
 
 def resolve_base(base: str) -> BaseWeights:
     """A registry name or a ``.pt`` file to start from, checked to be an Ultralytics model."""
-    from models.registry import entry, registry, sha256_of, weights_file
+    from models.files import sha256_of, weights_file
+    from models.registry import entry, registry
 
     if base in registry():
         model = entry(base)

@@ -37,7 +37,7 @@ def street_1080p() -> Path:
 @pytest.fixture(scope="session")
 def yolox_detector():
     need(YOLOX)
-    from models.registry import load_detector
+    from models.loader import load_detector
 
     return load_detector("yolox-nano-coco")
 

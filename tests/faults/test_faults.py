@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from service.event_queue import SqliteEventQueue
+from service.queue.sqlite import SqliteEventQueue
 from streams.live_source import HealthState, LiveSettings, LiveSource
 from tests.conftest import REPO, YOLOX, need
 
@@ -191,8 +191,8 @@ def post(url: str, body: dict) -> int:
 
 
 def test_no_acknowledged_transition_is_lost_when_the_service_is_killed(tmp_path):
-    from service.case_store import CaseStore
-    from tests.service.test_case_store import event
+    from service.cases.store import CaseStore
+    from tests.service.cases.test_store import event
 
     config = demo_config(tmp_path, "clip.mp4")
     store = CaseStore(f"sqlite:///{tmp_path / 'data' / 'cases.db'}")

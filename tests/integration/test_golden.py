@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from service.config import load_config
-from service.eval_events import evaluate, load_golden
+from service.feedback.golden import evaluate, load_golden
 from tests.conftest import REPO
 
 GOLDEN = REPO / "tests" / "golden"

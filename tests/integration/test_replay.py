@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from service.event_queue import SqliteEventQueue
+from service.queue.sqlite import SqliteEventQueue
 from tests.conftest import REPO, YOLOX, need
 from vision.types import Event
 

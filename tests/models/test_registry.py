@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from models import files
 from models import registry as reg
 from tests.conftest import YOLOX, need
 from vision.detectors.base import ModelFileError
@@ -18,7 +19,7 @@ def test_every_registry_entry_is_valid_and_maps_to_canonical_labels():
 
 def test_the_shared_yolox_weights_match_their_sha256():
     need(YOLOX)
-    path = reg.weights_file(reg.entry("yolox-nano-coco"), allow_fetch=False)
+    path = files.weights_file(reg.entry("yolox-nano-coco"), allow_fetch=False)
     assert path.samefile(YOLOX)
 
 
@@ -32,13 +33,13 @@ def test_a_replaced_weight_file_fails_the_checksum(tmp_path):
     fake.write_bytes(b"\0" * 128)
     entry = reg.entry("yolox-nano-coco").model_copy(update={"file": str(fake)})
     with pytest.raises(ModelFileError, match="sha256"):
-        reg.weights_file(entry, allow_fetch=False)
+        files.weights_file(entry, allow_fetch=False)
 
 
 def test_missing_weights_without_a_source_are_a_clear_error(tmp_path):
     entry = reg.entry("yolox-nano-coco").model_copy(update={"file": str(tmp_path / "gone.onnx")})
     with pytest.raises(ModelFileError, match="weights not found"):
-        reg.weights_file(entry, allow_fetch=False)
+        files.weights_file(entry, allow_fetch=False)
 
 
 GOOD = {"backend": "ultralytics", "file": "x", "class_map": {}, "licence": "x"}
@@ -63,4 +64,4 @@ def test_a_bad_registry_names_the_model_and_the_problem(tmp_path, changes, messa
 
 def test_first_available_prefers_weights_on_disk():
     need(YOLOX)
-    assert reg.first_available(["yolox-nano-coco", "fall-person-yolov8"]) == "yolox-nano-coco"
+    assert files.first_available(["yolox-nano-coco", "fall-person-yolov8"]) == "yolox-nano-coco"

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import yaml
 
-from service.case_service import CaseService
+from service.cases.service import CaseService
 from service.config import Config, load_config
-from service.event_queue import SqliteEventQueue
+from service.queue.sqlite import SqliteEventQueue
 from vision.types import Event
 
 TOKENS = {

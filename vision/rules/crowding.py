@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pydantic import Field
 
+from vision.rules.base import EventKind, FiniteFloat, RuleSettings, RuleSpec
 from vision.types import Candidate, Detections, Frame
 from vision.zones import Zone
 
 TYPE = "crowding"
 
 
-@dataclass(frozen=True, slots=True)
-class CrowdingThresholds:
-    min_people: int
-    min_duration_s: float
-    min_score: float = 0.35
-    max_gap_s: float = 2.0
+class CrowdingSettings(RuleSettings):
+    """People count inside a zone >= ``min_people`` for >= ``min_duration_s``."""
+
+    min_people: int = Field(5, ge=1, description="People in the zone that make a crowd")
+    min_duration_s: FiniteFloat = Field(
+        30.0, ge=0, description="How long the crowd must persist before an event opens"
+    )
+    min_score: FiniteFloat = Field(
+        0.35, ge=0, le=1, description="Person detections below this confidence are not counted"
+    )
+    max_gap_s: FiniteFloat = Field(
+        2.0,
+        ge=0,
+        description="The count may dip below the threshold this long (occlusion, a missed "
+        "detection) without restarting the duration",
+    )
 
 
 class CrowdingRule:
@@ -26,7 +37,7 @@ class CrowdingRule:
     type = TYPE
     needs = frozenset({"person"})
 
-    def __init__(self, camera_id: str, zone: Zone, thresholds: CrowdingThresholds) -> None:
+    def __init__(self, camera_id: str, zone: Zone, thresholds: CrowdingSettings) -> None:
         self.camera_id = camera_id
         self.zone = zone
         self.thresholds = thresholds
@@ -71,3 +82,18 @@ class CrowdingRule:
                 started_pts=self._since,
             )
         ]
+
+
+def _build(
+    camera_id: str, zone: Zone, settings: CrowdingSettings, needs: frozenset[str]
+) -> CrowdingRule:
+    return CrowdingRule(camera_id, zone, settings)
+
+
+SPEC = RuleSpec(
+    name=TYPE,
+    settings=CrowdingSettings,
+    events=(EventKind(TYPE, "人员聚集", "Crowding", "public_security", 30, "high", "person"),),
+    build=_build,
+    roles=frozenset({"person"}),
+)

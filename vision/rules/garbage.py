@@ -5,8 +5,9 @@ A pile that appears where the zone had been watched clean is reported as ``illeg
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pydantic import Field
 
+from vision.rules.base import EventKind, FiniteFloat, RuleSettings, RuleSpec
 from vision.stationary import StaticObject, StationaryMemory, objects_candidate
 from vision.types import Candidate, Detections, Frame
 from vision.zones import Zone
@@ -15,22 +16,34 @@ TYPE = "garbage"
 DUMPING = "illegal_dumping"
 
 
-@dataclass(frozen=True, slots=True)
-class GarbageThresholds:
-    dwell_s: float = 60.0
-    """A pile must be present at least this long (since first seen) before an event."""
-    min_score: float = 0.4
-    labels: tuple[str, ...] = ("garbage", "bin_overflow")
-    min_observations: int = 3
-    """Observations on which a pile must have been detected before it is reported."""
-    iou: float = 0.3
-    """Box IoU that matches a detection to a remembered pile."""
-    hide_s: float = 120.0
-    """How long a pile unseen (hidden by passers-by, missed) is still remembered."""
-    min_overlap: float = 0.3
-    """Share of a detection's box area that must lie inside the zone."""
-    clean_before_s: float = 30.0
-    """A pile is dumping when the place had been watched clean this long before it appeared."""
+class GarbageSettings(RuleSettings):
+    """A garbage pile or overflowing bin in a zone for >= ``dwell_s``; a pile that appears where
+    the zone was seen clean is reported as ``illegal_dumping``."""
+
+    dwell_s: FiniteFloat = Field(60.0, ge=0, description="How long a pile must stay")
+    min_score: FiniteFloat = Field(
+        0.4, ge=0, le=1, description="Garbage detections below this are ignored"
+    )
+    labels: list[str] = Field(
+        default_factory=lambda: ["garbage", "bin_overflow"],
+        min_length=1,
+        description="Canonical labels that are violations",
+    )
+    min_observations: int = Field(3, ge=1, description="Sightings before a pile can count")
+    iou: FiniteFloat = Field(
+        0.3, gt=0, le=1, description="Box overlap that makes two sightings one pile"
+    )
+    hide_s: FiniteFloat = Field(
+        120.0, ge=0, description="A pile hidden (by people, vehicles) this long is still there"
+    )
+    min_overlap: FiniteFloat = Field(
+        0.3, gt=0, le=1, description="Share of a pile's box that must lie in the zone"
+    )
+    clean_before_s: FiniteFloat = Field(
+        30.0,
+        ge=0,
+        description="A pile where the zone was watched clean this long is illegal dumping",
+    )
 
 
 class GarbageRule:
@@ -45,9 +58,9 @@ class GarbageRule:
     needs = frozenset({"garbage"})
 
     def __init__(
-        self, camera_id: str, zone: Zone, thresholds: GarbageThresholds | None = None
+        self, camera_id: str, zone: Zone, thresholds: GarbageSettings | None = None
     ) -> None:
-        thresholds = thresholds or GarbageThresholds()
+        thresholds = thresholds or GarbageSettings()
         self.camera_id = camera_id
         self.zone = zone
         self.thresholds = thresholds
@@ -80,3 +93,21 @@ class GarbageRule:
         dumping = any(self._dumped.get(obj.id, False) for obj in piles)
         kind = DUMPING if dumping else TYPE
         return objects_candidate(kind, self.camera_id, self.zone.name, frame, piles)
+
+
+def _build(
+    camera_id: str, zone: Zone, settings: GarbageSettings, needs: frozenset[str]
+) -> GarbageRule:
+    return GarbageRule(camera_id, zone, settings)
+
+
+SPEC = RuleSpec(
+    name=TYPE,
+    settings=GarbageSettings,
+    events=(
+        EventKind(TYPE, "暴露垃圾", "Exposed garbage", "sanitation", 240, box_class="garbage"),
+        EventKind(DUMPING, "偷倒垃圾", "Illegal dumping", "sanitation", 120, "high", "garbage"),
+    ),
+    build=_build,
+    roles=frozenset({"garbage"}),
+)

@@ -17,8 +17,10 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import Field
 
 from vision.geometry import box_iou
+from vision.rules.base import EventKind, FiniteFloat, RuleSettings, RuleSpec
 from vision.types import Candidate, Detections, Frame
 from vision.zones import Zone
 
@@ -29,25 +31,32 @@ BARE = "no_helmet"
 HEAD_LABELS = ("helmet", BARE)
 
 
-@dataclass(frozen=True, slots=True)
-class MissingHelmetThresholds:
-    min_score: float = 0.35
-    """Helmeted heads detected with less confidence are ignored."""
-    bare_min_score: float = 0.25
-    """Bare heads detected with less confidence are ignored. Lower than ``min_score``: bare
-    heads are rare and small in the training data, so the model scores them lower; 0.25 is
-    its best-F1 no_helmet threshold on the helmet-sfchd val split (F1 0.62 against 0.58 at
-    0.35), and the window majority keeps one low score from firing."""
-    window: int = 5
-    """A head is judged on its last ``window`` observations."""
-    bare_fraction: float = 0.6
-    """Share of those observations where the head was seen bare (``no_helmet``) that fires."""
-    min_observations: int = 3
-    """A head seen fewer times is not judged yet."""
-    match_iou: float = 0.2
-    """Smallest box overlap that continues a track (else: centre within one head size)."""
-    forget_s: float = 10.0
-    """A track unseen for longer is dropped; the person gets a new subject if seen again."""
+class MissingHelmetSettings(RuleSettings):
+    """In a construction zone, a person whose head is seen bare in most recent observations:
+    one event per person."""
+
+    min_score: FiniteFloat = Field(
+        0.35, ge=0, le=1, description="Helmeted-head detections below this are ignored"
+    )
+    bare_min_score: FiniteFloat = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="Bare-head (no_helmet) detections below this are ignored: the helmet "
+        "model's best-F1 no_helmet threshold on the helmet-sfchd val split (0.25-0.26, fp32 "
+        "and int8); a single low score cannot fire, the K-window majority must agree",
+    )
+    window: int = Field(5, ge=1, description="The last K observations of a head that count")
+    bare_fraction: FiniteFloat = Field(
+        0.6, gt=0, le=1, description="Share of those K where the head was bare"
+    )
+    min_observations: int = Field(3, ge=1, description="Sightings of a head before it can fire")
+    match_iou: FiniteFloat = Field(
+        0.2, gt=0, le=1, description="Box overlap that makes two sightings one head"
+    )
+    forget_s: FiniteFloat = Field(
+        10.0, gt=0, description="A head unseen this long is a new person next time"
+    )
 
 
 @dataclass(slots=True)
@@ -72,7 +81,7 @@ class MissingHelmetRule:
     type = TYPE
     needs = frozenset({"helmet"})
 
-    def __init__(self, camera_id: str, zone: Zone, thresholds: MissingHelmetThresholds) -> None:
+    def __init__(self, camera_id: str, zone: Zone, thresholds: MissingHelmetSettings) -> None:
         if thresholds.window < 1 or thresholds.min_observations < 1:
             raise ValueError(
                 f"{camera_id}: missing_helmet in zone {zone.name!r}: window and "
@@ -169,3 +178,18 @@ class MissingHelmetRule:
             assignment[int(h)] = tracks[k]
             taken.add(int(k))
         return assignment
+
+
+def _build(
+    camera_id: str, zone: Zone, settings: MissingHelmetSettings, needs: frozenset[str]
+) -> MissingHelmetRule:
+    return MissingHelmetRule(camera_id, zone, settings)
+
+
+SPEC = RuleSpec(
+    name=TYPE,
+    settings=MissingHelmetSettings,
+    events=(EventKind(TYPE, "未戴安全帽", "Missing helmet", "work_safety", 60, "high", "head"),),
+    build=_build,
+    roles=frozenset({"helmet"}),
+)

@@ -3,10 +3,10 @@ for a dwell time, inside the zone's active hours."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+from pydantic import Field
 
+from vision.rules.base import EventKind, FiniteFloat, RuleSettings, RuleSpec
 from vision.stationary import StaticObject, StationaryMemory, objects_candidate
 from vision.types import Candidate, Detections, Frame
 from vision.zones import Zone
@@ -14,24 +14,38 @@ from vision.zones import Zone
 TYPE = "street_vending"
 
 
-@dataclass(frozen=True, slots=True)
-class StreetVendingThresholds:
-    dwell_s: float = 300.0
-    """A stall must stand in the zone at least this long (since first seen) before an event."""
-    min_score: float = 0.35
-    """Minimum score of stall objects and of the people attending them."""
-    stall_labels: tuple[str, ...] = ("umbrella", "table", "chair", "cart", "street_vendor")
-    standalone_labels: tuple[str, ...] = ("street_vendor",)
-    """Stall labels that need no person nearby (the eagle-eye vendor model's boxes already
-    contain the vendor)."""
-    person_radius: float = 1.5
-    """A person attends a stall object when their box centre is within this many times the
-    stall's larger side of the stall's centre."""
-    min_observations: int = 3
-    iou: float = 0.3
-    """Box IoU that matches a detection to a remembered stall object."""
-    hide_s: float = 60.0
-    """How long a stall object unseen (hidden, missed) is still remembered."""
+class StreetVendingSettings(RuleSettings):
+    """Stall objects (umbrella, table, chair, cart; the eagle-eye vendor model's stalls) kept in
+    one place by people for >= ``dwell_s`` in a no-vending zone, within its active hours."""
+
+    dwell_s: FiniteFloat = Field(
+        300.0, ge=0, description="How long a stall must stay before an event opens"
+    )
+    min_score: FiniteFloat = Field(
+        0.35, ge=0, le=1, description="Stall and person detections below this are ignored"
+    )
+    stall_labels: list[str] = Field(
+        default_factory=lambda: ["umbrella", "table", "chair", "cart", "street_vendor"],
+        min_length=1,
+        description="Canonical labels that are stall objects",
+    )
+    standalone_labels: list[str] = Field(
+        default_factory=lambda: ["street_vendor"],
+        description="Stall labels that need no person beside them (the eagle-eye vendor "
+        "model's boxes already hold the vendor)",
+    )
+    person_radius: FiniteFloat = Field(
+        1.5,
+        gt=0,
+        description="A person attends a stall within this many stall sizes of its centre",
+    )
+    min_observations: int = Field(3, ge=1, description="Sightings before a stall can count")
+    iou: FiniteFloat = Field(
+        0.3, gt=0, le=1, description="Box overlap that makes two sightings one stall"
+    )
+    hide_s: FiniteFloat = Field(
+        60.0, ge=0, description="A stall hidden (by passers-by) this long is still there"
+    )
 
 
 class StreetVendingRule:
@@ -50,10 +64,10 @@ class StreetVendingRule:
         self,
         camera_id: str,
         zone: Zone,
-        thresholds: StreetVendingThresholds | None = None,
+        thresholds: StreetVendingSettings | None = None,
         needs: frozenset[str] = frozenset({"person"}),
     ) -> None:
-        thresholds = thresholds or StreetVendingThresholds()
+        thresholds = thresholds or StreetVendingSettings()
         self.camera_id = camera_id
         self.zone = zone
         self.thresholds = thresholds
@@ -104,3 +118,21 @@ class StreetVendingRule:
 
     def _candidate(self, frame: Frame, stalls: list[StaticObject]) -> Candidate:
         return objects_candidate(TYPE, self.camera_id, self.zone.name, frame, stalls)
+
+
+def _build(
+    camera_id: str, zone: Zone, settings: StreetVendingSettings, needs: frozenset[str]
+) -> StreetVendingRule:
+    return StreetVendingRule(camera_id, zone, settings, needs)
+
+
+SPEC = RuleSpec(
+    name=TYPE,
+    settings=StreetVendingSettings,
+    events=(
+        EventKind(TYPE, "占道经营", "Street vending", "city_management", 120, box_class="stall"),
+    ),
+    build=_build,
+    roles=frozenset({"person"}),
+    roles_by_camera_kind={"eagle_eye": frozenset({"vendor"})},
+)

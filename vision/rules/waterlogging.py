@@ -24,13 +24,15 @@ Limits, honestly:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
+from pydantic import Field
 
 from vision.detectors.water import WaterAnalysis, WaterDetector, work_size
+from vision.rules.base import EventKind, FiniteFloat, RuleSettings, RuleSpec
 from vision.types import Candidate, Detections, Frame
 from vision.zones import Zone
 
@@ -39,18 +41,30 @@ logger = logging.getLogger(__name__)
 TYPE = "waterlogging"
 
 
-@dataclass(frozen=True, slots=True)
-class WaterloggingThresholds:
-    min_coverage: float = 0.15
-    """Share of the zone's road area under water that counts as waterlogged."""
-    min_duration_s: float = 60.0
-    """How long the coverage must hold before the rule reports."""
-    max_gap_s: float = 10.0
-    """The coverage may dip below the threshold this long without restarting the clock."""
-    reference: str | None = None
-    """A dry reference image of this camera, the frame's size (None: learn one, see below)."""
-    reference_frames: int = 5
-    """With no ``reference``: the per-pixel median of this many first frames is the reference."""
+class WaterloggingSettings(RuleSettings):
+    """Water covers >= ``min_coverage`` of the zone (a road) for >= ``min_duration_s``; found by
+    comparison with a dry reference frame of the camera."""
+
+    min_coverage: FiniteFloat = Field(0.15, gt=0, le=1, description="Share of the zone under water")
+    min_duration_s: FiniteFloat = Field(
+        60.0, ge=0, description="How long the water must stay before an event opens"
+    )
+    max_gap_s: FiniteFloat = Field(
+        10.0, ge=0, description="Coverage may dip this long without restarting the duration"
+    )
+    reference: str | None = Field(
+        None,
+        description="Dry reference image of this camera (path, relative to the config file); "
+        "unset: the median of the first frames, so the road must be dry at start",
+    )
+    reference_frames: int = Field(
+        5, ge=1, le=100, description="Frames whose median is the learned reference"
+    )
+
+    def resolved(self, resolve: Callable[[str], str]) -> WaterloggingSettings:
+        if self.reference is None:
+            return self
+        return self.model_copy(update={"reference": resolve(self.reference)})
 
 
 class WaterloggingRule:
@@ -62,7 +76,7 @@ class WaterloggingRule:
     type = TYPE
     needs = frozenset({"water"})
 
-    def __init__(self, camera_id: str, zone: Zone, thresholds: WaterloggingThresholds) -> None:
+    def __init__(self, camera_id: str, zone: Zone, thresholds: WaterloggingSettings) -> None:
         if thresholds.reference is None and thresholds.reference_frames < 1:
             raise ValueError(
                 f"{camera_id}: waterlogging in zone {zone.name!r}: reference_frames must be "
@@ -201,3 +215,18 @@ def _read_reference(camera_id: str, path: str) -> np.ndarray:
             f"(use PNG or JPEG)"
         )
     return image
+
+
+def _build(
+    camera_id: str, zone: Zone, settings: WaterloggingSettings, needs: frozenset[str]
+) -> WaterloggingRule:
+    return WaterloggingRule(camera_id, zone, settings)
+
+
+SPEC = RuleSpec(
+    name=TYPE,
+    settings=WaterloggingSettings,
+    events=(EventKind(TYPE, "积水", "Waterlogging", "water_affairs", 60, "high", "water"),),
+    build=_build,
+    roles=frozenset({"water"}),
+)

@@ -15,7 +15,7 @@ RUNTIMES = {"onnx": "onnxruntime", "openvino": "openvino"}
 @pytest.fixture(scope="module", params=sorted(RUNTIMES), ids=lambda r: f"on {RUNTIMES[r]}")
 def yolox_detector(request):
     need(YOLOX)
-    from models.registry import load_detector
+    from models.loader import load_detector
 
     detector = load_detector("yolox-nano-coco", runtime=request.param)
     assert detector.runtime == RUNTIMES[request.param]
@@ -25,7 +25,7 @@ def yolox_detector(request):
 @pytest.fixture(scope="module")
 def both_runtimes():
     need(YOLOX)
-    from models.registry import load_detector
+    from models.loader import load_detector
 
     return [load_detector("yolox-nano-coco", runtime=r) for r in sorted(RUNTIMES)]
 

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, time, timedelta
 import numpy as np
 import pytest
 
-from vision.rules.crowding import CrowdingRule, CrowdingThresholds
+from vision.rules.crowding import CrowdingRule, CrowdingSettings
 from vision.types import Detections, Frame
 from vision.zones import Zone
 
@@ -34,7 +34,11 @@ def run(rule: CrowdingRule, counts: list[int], step: float = 0.5, **kwargs):
 
 def rule(min_people=5, min_duration_s=2.0, max_gap_s=1.0, zone=ZONE) -> CrowdingRule:
     return CrowdingRule(
-        "cam-1", zone, CrowdingThresholds(min_people, min_duration_s, 0.4, max_gap_s)
+        "cam-1",
+        zone,
+        CrowdingSettings(
+            min_people=min_people, min_duration_s=min_duration_s, min_score=0.4, max_gap_s=max_gap_s
+        ),
     )
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from vision.rules.base import Rule
-from vision.rules.garbage import GarbageRule, GarbageThresholds
+from vision.rules.garbage import GarbageRule, GarbageSettings
 from vision.types import Detections, Frame
 from vision.zones import Zone
 
@@ -43,7 +43,7 @@ def seconds(start: float, stop: float) -> list[float]:
 
 
 def rule(zone=KERB, **thresholds) -> GarbageRule:
-    return GarbageRule("cam-1", zone, GarbageThresholds(**thresholds))
+    return GarbageRule("cam-1", zone, GarbageSettings(**thresholds))
 
 
 def test_a_pile_fires_on_every_observation_after_the_dwell_with_its_box_and_start():

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, time, timedelta
 import numpy as np
 import pytest
 
-from vision.rules.helmet import MissingHelmetRule, MissingHelmetThresholds
+from vision.rules.helmet import MissingHelmetRule, MissingHelmetSettings
 from vision.types import Detections, Frame
 from vision.zones import Zone
 
@@ -30,7 +30,7 @@ def heads(*spec: tuple[float, float, str], score: float = 0.8) -> Detections:
 
 
 def rule(zone: Zone = SITE, **thresholds) -> MissingHelmetRule:
-    return MissingHelmetRule("cam-1", zone, MissingHelmetThresholds(**thresholds))
+    return MissingHelmetRule("cam-1", zone, MissingHelmetSettings(**thresholds))
 
 
 def run(r: MissingHelmetRule, observations, step: float = 1.0):

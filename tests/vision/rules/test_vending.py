@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from vision.rules.base import Rule
-from vision.rules.vending import StreetVendingRule, StreetVendingThresholds
+from vision.rules.vending import StreetVendingRule, StreetVendingSettings
 from vision.types import Detections, Frame
 from vision.zones import Zone
 
@@ -41,7 +41,7 @@ def shifted(box, dx):
 
 def rule(zone=PAVEMENT, needs=frozenset({"person"}), **thresholds) -> StreetVendingRule:
     thresholds = {"dwell_s": DWELL, "hide_s": 10.0, **thresholds}
-    return StreetVendingRule("cam-1", zone, StreetVendingThresholds(**thresholds), needs)
+    return StreetVendingRule("cam-1", zone, StreetVendingSettings(**thresholds), needs)
 
 
 def run(r, scenes):

@@ -14,7 +14,7 @@ import pytest
 
 from tests.vision.detectors.test_water import paint_puddle
 from vision.geometry import box_iou
-from vision.rules.waterlogging import WaterloggingRule, WaterloggingThresholds
+from vision.rules.waterlogging import WaterloggingRule, WaterloggingSettings
 from vision.types import Detections, Frame
 from vision.zones import Zone
 
@@ -44,7 +44,7 @@ def run(rule: WaterloggingRule, clip, wet_during=()):
 
 
 def rule(zone: Zone = CROSSING, **thresholds) -> WaterloggingRule:
-    return WaterloggingRule("demo-01", zone, WaterloggingThresholds(**thresholds))
+    return WaterloggingRule("demo-01", zone, WaterloggingSettings(**thresholds))
 
 
 def test_the_dry_clip_never_fires_even_with_no_duration(clip):
