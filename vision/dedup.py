@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 
-from vision.types import Candidate, Event, Frame, utc_iso
+from vision.types import Candidate, Event, Frame, parse_iso, utc_iso
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +103,7 @@ class EventDeduplicator:
                 continue
             self._tracked[key] = _Tracked(event.model_copy(), pts, pts)
             if self.settings.bucket_by_wall:
-                first = datetime.fromisoformat(event.first_seen.replace("Z", "+00:00"))
+                first = parse_iso(event.first_seen)
                 bucket = int(first.timestamp() // self.settings.id_bucket_s)
             else:
                 bucket = int(event.video_t0 // self.settings.id_bucket_s)

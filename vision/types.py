@@ -116,6 +116,13 @@ class Candidate:
     helmet): one event per subject. None: one event per type and zone."""
 
 
+def parse_iso(text: str) -> datetime:
+    """An ISO 8601 time (``Z``, an offset, or none: UTC) as an aware datetime; ValueError if
+    ``text`` is not one."""
+    moment = datetime.fromisoformat(text.strip())
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def utc_iso(moment: datetime) -> str:
     """ISO 8601 in UTC with millisecond precision and a ``Z`` suffix."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

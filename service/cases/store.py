@@ -40,7 +40,7 @@ from sqlalchemy.orm import (
 
 from service.cases.lifecycle import ACTIVE, Action, Status, next_status
 from service.cases.routing import Router
-from vision.types import Event
+from vision.types import Event, parse_iso
 
 SYSTEM = "system"
 
@@ -270,7 +270,7 @@ class CaseStore:
         resolved_at = _utc(case.resolved_at)
         if case.status != Status.RESOLVED or resolved_at is None:
             return False
-        seen = datetime.fromisoformat(event.last_seen.replace("Z", "+00:00"))
+        seen = parse_iso(event.last_seen)
         if seen <= resolved_at:
             return False
         reason = f"camera {event.camera_id} still sees the violation (event {event.id})"

@@ -10,6 +10,7 @@ import typer
 
 from service.cli.common import DEFAULT_DEMO_CONFIG, fail
 from service.config import ConfigError, load_config
+from vision.types import parse_iso
 
 DEFAULT_CONFIG = DEFAULT_DEMO_CONFIG
 
@@ -19,7 +20,7 @@ export_app = typer.Typer(help="Export review results for training.", no_args_is_
 def parse_since(text: str) -> datetime:
     """ISO 8601 date or time; a time without a zone is UTC."""
     try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        moment = parse_iso(text)
     except ValueError:
         raise ValueError(
             f"--since: '{text}' is not an ISO 8601 date or time (e.g. 2026-11-01 or "

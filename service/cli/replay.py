@@ -36,7 +36,7 @@ def replay(
     anchor = None
     if start_time is not None:
         try:
-            anchor = datetime.fromisoformat(start_time.replace("Z", "+00:00"))
+            anchor = datetime.fromisoformat(start_time)
         except ValueError:
             fail(f"--start-time: '{start_time}' is not an ISO 8601 time", code=2)
         if anchor.tzinfo is None:

@@ -40,7 +40,7 @@ from streams.live_source import HealthState, LiveSettings, LiveSource
 from streams.memory import pin_mmap_threshold
 from vision.dedup import Change, EventUpdate
 from vision.detectors.base import Detector
-from vision.types import Candidate, Detections, Frame
+from vision.types import Candidate, Detections, Frame, parse_iso
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class ClipSink:
             is_new = update.change is Change.OPENED and event.observations == 1
             has_video = event.type != CAMERA_OFFLINE and event.camera_id in self.segment_dirs
             if is_new and has_video:
-                opened = datetime.fromisoformat(event.last_seen.replace("Z", "+00:00"))
+                opened = parse_iso(event.last_seen)
                 due = time.time() + self.post_s + 2 * self.segment_s + 0.5
                 heapq.heappush(
                     self._jobs,
@@ -323,9 +323,7 @@ class LiveWorker:
         still_open = [
             e
             for e in recent
-            if e.status == "open"
-            and (now - datetime.fromisoformat(e.last_seen.replace("Z", "+00:00"))).total_seconds()
-            <= horizon
+            if e.status == "open" and (now - parse_iso(e.last_seen)).total_seconds() <= horizon
         ]
         if still_open:
             logger.info("%s: resuming %d open event(s)", camera_id, len(still_open))

@@ -28,7 +28,7 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import redis
@@ -36,7 +36,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from service.queue.base import Delivery, EventPage, QueueError, QueueUnavailable, redact
-from vision.types import Event
+from vision.types import Event, parse_iso
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def default_consumer_name() -> str:
 def epoch_ms(iso: str) -> int:
     """Milliseconds since the epoch of an ISO 8601 time (naive means UTC)."""
     try:
-        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+        moment = parse_iso(iso)
     except ValueError:
         raise QueueError(f"'{iso}' is not an ISO 8601 time") from None
     if moment.tzinfo is None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,21 +20,21 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
-from pydantic import BaseModel
 
 from service.cases.analytics import analytics
 from service.cases.lifecycle import ACTIVE, ALLOWED_FROM, Action, Status
 from service.cases.routing import FALLBACK, Router
-from service.cases.store import CaseNotFound, CaseRow, CaseStore, _utc, is_overdue
-from service.cases.suppressions import RejectReason, SuppressionStore, parse_reason
+from service.cases.store import CaseNotFound, CaseRow, _utc, is_overdue
+from service.cases.suppressions import RejectReason, parse_reason
 from service.config import Config
 from service.feedback.yolo_samples import clean_frame_of
-from service.queue.base import EventQueue
-from service.web.auth import COOKIE, Authenticator, Principal
+from service.web.auth import COOKIE, Principal
+from service.web.deps import Services, ServicesDep
 from service.web.evidence_files import EvidenceFiles
 from service.web.i18n import LABELS, LANGS, Lang, parts, pick_lang, text
+from service.web.schemas import QueueStats
 from service.web.ui import charts as ui_charts
-from vision.types import Event, utc_iso
+from vision.types import Event, parse_iso, utc_iso
 
 logger = logging.getLogger(__name__)
 
@@ -69,26 +68,6 @@ ACTION_KEYS = {
 }
 
 
-class QueueStats(BaseModel):
-    review: int
-    pending_events: int
-
-
-@dataclass
-class UiContext:
-    config: Config
-    queue: EventQueue
-    cases: CaseStore
-    suppressions: SuppressionStore
-    evidence: EvidenceFiles
-    auth: Authenticator
-    cameras: Callable[[], list[Any]]
-    router: Router = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.router = Router(self.config.dispatch.routing)
-
-
 # -- formatting -------------------------------------------------------------------------------
 
 
@@ -98,7 +77,7 @@ def parse_time(value: str | datetime | None) -> datetime | None:
     if isinstance(value, datetime):
         return _utc(value)
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = parse_iso(value)
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -288,309 +267,323 @@ def _safe_next(target: str | None) -> str:
 # -- routes -----------------------------------------------------------------------------------
 
 
-def ui_routes(ctx: UiContext) -> APIRouter:
-    router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
-    def render(
-        request: Request, template: str, values: dict[str, Any], status_code: int = 200
-    ) -> HTMLResponse:
-        lang = pick_lang(request.query_params.get("lang") or request.cookies.get("lang"))
-        principal: Principal | None = getattr(request.state, "principal", None)
-        fmt = Formatter(lang, ctx.config, datetime.now(UTC))
-        other = "en" if lang == "zh" else "zh"
-        response = TEMPLATES.TemplateResponse(
-            request,
-            template,
-            {
-                "f": fmt,
-                "L": fmt.label,
-                "T": fmt.ui,
-                "lang": lang,
-                "lang_url": _filter_url(request)
-                + ("&" if request.url.query else "?")
-                + f"lang={other}",
-                "other_lang": other,
-                "principal": principal,
-                "local": ctx.auth.local,
-                "can_write": bool(principal and principal.can_write),
-                "js_text": js_text(lang),
-                **values,
-            },
-            status_code=status_code,
-        )
-        if request.query_params.get("lang") in LANGS:
-            response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
-        return response
 
-    @router.get("/", response_class=HTMLResponse)
-    def review_queue(
-        request: Request,
-        type: Annotated[str | None, Query(max_length=64)] = None,
-        camera: Annotated[str | None, Query(max_length=64)] = None,
-        status: Annotated[str, Query(max_length=16)] = "review",
-        period: Annotated[str, Query(max_length=8)] = "",
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    ) -> HTMLResponse:
-        status = status if status in {"review", "all", *Status} else "review"
-        delta = PERIODS.get(period)
-        since = utc_iso(datetime.now(UTC) - delta) if delta else None
-        statuses = list(REVIEW) if status == "review" else None if status == "all" else [status]
-        rows, total = ctx.cases.review_queue(
-            statuses=statuses,
-            type=type or None,
-            camera_id=camera or None,
-            since=since,
-            limit=limit,
-            offset=offset,
-        )
-        pending: list[EventCard] = []
-        if status in ("review", "all") and offset == 0:
-            page = ctx.queue.list(
-                type=type or None, camera_id=camera or None, since=since, limit=limit
-            )
-            known = ctx.cases.known_event_ids([e.id for e in page.items])
-            pending = [event_card(e) for e in page.items if e.id not in known]
-        return render(
-            request,
-            "queue.html",
-            {
-                "nav": "queue",
-                "cards": [case_card(row, ctx.evidence) for row in rows],
-                "pending": pending,
-                "total": total,
-                "limit": limit,
-                "offset": offset,
-                "prev_url": _filter_url(request, offset=max(offset - limit, 0)) if offset else None,
-                "next_url": _filter_url(request, offset=offset + limit)
-                if offset + limit < total
-                else None,
-                "filters": {
-                    "type": type or "",
-                    "camera": camera or "",
-                    "status": status,
-                    "period": period if delta else "",
-                },
-                "types": known_types(),
-                "cameras": [c.id for c in ctx.config.cameras],
-                "statuses": [s.value for s in Status],
-                "reasons": [r.value for r in RejectReason],
-                "keys": KEYS_QUEUE,
-                "review_total": review_total(ctx),
-            },
-        )
+def render(
+    ctx: Services, request: Request, template: str, values: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    lang = pick_lang(request.query_params.get("lang") or request.cookies.get("lang"))
+    principal: Principal | None = getattr(request.state, "principal", None)
+    fmt = Formatter(lang, ctx.config, datetime.now(UTC))
+    other = "en" if lang == "zh" else "zh"
+    response = TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {
+            "f": fmt,
+            "L": fmt.label,
+            "T": fmt.ui,
+            "lang": lang,
+            "lang_url": _filter_url(request)
+            + ("&" if request.url.query else "?")
+            + f"lang={other}",
+            "other_lang": other,
+            "principal": principal,
+            "local": ctx.auth.local,
+            "can_write": bool(principal and principal.can_write),
+            "js_text": js_text(lang),
+            **values,
+        },
+        status_code=status_code,
+    )
+    if request.query_params.get("lang") in LANGS:
+        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
+    return response
 
-    @router.get("/ui/queue/stats", response_model=QueueStats)
-    def queue_stats() -> QueueStats:
-        page = ctx.queue.list(limit=50)
+
+@router.get("/", response_class=HTMLResponse)
+def review_queue(
+    ctx: ServicesDep,
+    request: Request,
+    type: Annotated[str | None, Query(max_length=64)] = None,
+    camera: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[str, Query(max_length=16)] = "review",
+    period: Annotated[str, Query(max_length=8)] = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> HTMLResponse:
+    status = status if status in {"review", "all", *Status} else "review"
+    delta = PERIODS.get(period)
+    since = utc_iso(datetime.now(UTC) - delta) if delta else None
+    statuses = list(REVIEW) if status == "review" else None if status == "all" else [status]
+    rows, total = ctx.cases.review_queue(
+        statuses=statuses,
+        type=type or None,
+        camera_id=camera or None,
+        since=since,
+        limit=limit,
+        offset=offset,
+    )
+    pending: list[EventCard] = []
+    if status in ("review", "all") and offset == 0:
+        page = ctx.queue.list(type=type or None, camera_id=camera or None, since=since, limit=limit)
         known = ctx.cases.known_event_ids([e.id for e in page.items])
-        return QueueStats(
-            review=review_total(ctx), pending_events=sum(e.id not in known for e in page.items)
-        )
-
-    @router.get("/ui/cases/{case_id}", response_class=HTMLResponse)
-    def case_page(request: Request, case_id: str) -> HTMLResponse:
-        try:
-            case = ctx.cases.get(case_id)
-        except CaseNotFound:
-            return render(
-                request,
-                "not_found.html",
-                {"nav": "queue", "what": f"case '{case_id}'"},
-                status_code=404,
-            )
-        events = [Event.model_validate(row.payload) for row in case.events]
-        by_camera: dict[str, list[EvidenceView]] = {}
-        for event in sorted(events, key=lambda e: e.last_seen, reverse=True):
-            clean = clean_frame_of(event, ctx.evidence.root)
-            by_camera.setdefault(event.camera_id, []).append(
-                EvidenceView(
-                    event=event,
-                    snapshot_url=ctx.evidence.url(event.snapshot),
-                    clean_url=ctx.evidence.url(str(clean)) if clean else None,
-                    clip_url=ctx.evidence.url(event.clip),
-                )
-            )
-        status = Status(case.status)
-        allowed = [a for a in Action if status in ALLOWED_FROM[a]]
-        if status is Status.NEW:
-            allowed.append(Action.DISPATCH)  # the UI confirms first, then dispatches
-        suppressions, _ = ctx.suppressions.list(case_id=case.id, active_only=False)
-        return render(
-            request,
-            "case.html",
-            {
-                "nav": "queue",
-                "case": case,
-                "card": case_card(case, ctx.evidence),
-                "by_camera": by_camera,
-                "history": [
-                    (t, parse_reason(t.reason) if t.action == "reject" else (None, t.reason))
-                    for t in case.transitions
-                ],
-                "allowed": [a.value for a in Action if a in allowed],
-                "action_keys": {a.value: k for a, k in ACTION_KEYS.items()},
-                "departments": departments(ctx.router),
-                "reasons": [r.value for r in RejectReason],
-                "suppressions": suppressions,
-                "timeline": case_timeline(case, events, Formatter("en", ctx.config, _now())),
-                "keys": KEYS_CASE,
+        pending = [event_card(e) for e in page.items if e.id not in known]
+    return render(
+        ctx,
+        request,
+        "queue.html",
+        {
+            "nav": "queue",
+            "cards": [case_card(row, ctx.evidence) for row in rows],
+            "pending": pending,
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "prev_url": _filter_url(request, offset=max(offset - limit, 0)) if offset else None,
+            "next_url": _filter_url(request, offset=offset + limit)
+            if offset + limit < total
+            else None,
+            "filters": {
+                "type": type or "",
+                "camera": camera or "",
+                "status": status,
+                "period": period if delta else "",
             },
-        )
+            "types": known_types(),
+            "cameras": [c.id for c in ctx.config.cameras],
+            "statuses": [s.value for s in Status],
+            "reasons": [r.value for r in RejectReason],
+            "keys": KEYS_QUEUE,
+            "review_total": review_total(ctx),
+        },
+    )
 
-    @router.get("/ui/cameras", response_class=HTMLResponse)
-    def cameras_page(request: Request) -> HTMLResponse:
-        statuses = ctx.cameras()
-        counts = Counter(s.state for s in statuses)
+
+@router.get("/ui/queue/stats", response_model=QueueStats)
+def queue_stats(ctx: ServicesDep) -> QueueStats:
+    page = ctx.queue.list(limit=50)
+    known = ctx.cases.known_event_ids([e.id for e in page.items])
+    return QueueStats(
+        review=review_total(ctx), pending_events=sum(e.id not in known for e in page.items)
+    )
+
+
+@router.get("/ui/cases/{case_id}", response_class=HTMLResponse)
+def case_page(ctx: ServicesDep, request: Request, case_id: str) -> HTMLResponse:
+    try:
+        case = ctx.cases.get(case_id)
+    except CaseNotFound:
         return render(
+            ctx,
             request,
-            "cameras.html",
-            {
-                "nav": "cameras",
-                "cameras": statuses,
-                "counts": counts,
-                "kinds": {c.id: c.kind for c in ctx.config.cameras},
-            },
+            "not_found.html",
+            {"nav": "queue", "what": f"case '{case_id}'"},
+            status_code=404,
         )
-
-    @router.get("/ui/dashboard", response_class=HTMLResponse)
-    def dashboard_page(request: Request) -> HTMLResponse:
-        lang = pick_lang(request.query_params.get("lang") or request.cookies.get("lang"))
-        now = datetime.now(UTC)
-        stats = analytics(ctx.cases.summaries(), now)  # type: ignore[arg-type]
-        total = stats.total
-        detected = total.detected or 0
-
-        def share(value: int) -> str:
-            return f"{value / detected:.0%}" if detected else ""
-
-        names = [
-            ("ui", "detected"),
-            ("ui", "reviewed"),
-            ("status", "confirmed"),
-            ("status", "dispatched"),
-            ("status", "closed"),
-        ]
-        values = [total.detected, total.reviewed, total.confirmed, total.dispatched, total.closed]
-        stages = [
-            ui_charts.Bar(
-                parts(kind, name, lang)[0],
-                value,
-                share(value) if index else "",
-                parts(kind, name, lang)[1] or "",
+    events = [Event.model_validate(row.payload) for row in case.events]
+    by_camera: dict[str, list[EvidenceView]] = {}
+    for event in sorted(events, key=lambda e: e.last_seen, reverse=True):
+        clean = clean_frame_of(event, ctx.evidence.root)
+        by_camera.setdefault(event.camera_id, []).append(
+            EvidenceView(
+                event=event,
+                snapshot_url=ctx.evidence.url(event.snapshot),
+                clean_url=ctx.evidence.url(str(clean)) if clean else None,
+                clip_url=ctx.evidence.url(event.clip),
             )
-            for index, ((kind, name), value) in enumerate(zip(names, values, strict=True))
-        ]
-        by_type = [
-            ui_charts.Bar(
-                parts("type", name, lang)[0],
-                funnel.precision,
-                f"{funnel.confirmed}/{funnel.reviewed}",
-                parts("type", name, lang)[1] or "",
-            )
-            for name, funnel in stats.by_type.items()
-            if funnel.precision is not None
-        ]
-        by_camera = [
-            ui_charts.Bar(name, funnel.precision, f"{funnel.confirmed}/{funnel.reviewed}")
-            for name, funnel in stats.by_camera.items()
-            if funnel.precision is not None
-        ]
-        hours, window_end = events_per_hour(ctx, now)
-        fmt = Formatter(lang, ctx.config, now)
-        overdue_rows, overdue_total = ctx.cases.list(overdue=True, limit=20, now=now)
-        empty = "no reviews yet" if lang == "en" else "尚无审核 no reviews yet"
+        )
+    status = Status(case.status)
+    allowed = [a for a in Action if status in ALLOWED_FROM[a]]
+    if status is Status.NEW:
+        allowed.append(Action.DISPATCH)  # the UI confirms first, then dispatches
+    suppressions, _ = ctx.suppressions.list(case_id=case.id, active_only=False)
+    return render(
+        ctx,
+        request,
+        "case.html",
+        {
+            "nav": "queue",
+            "case": case,
+            "card": case_card(case, ctx.evidence),
+            "by_camera": by_camera,
+            "history": [
+                (t, parse_reason(t.reason) if t.action == "reject" else (None, t.reason))
+                for t in case.transitions
+            ],
+            "allowed": [a.value for a in Action if a in allowed],
+            "action_keys": {a.value: k for a, k in ACTION_KEYS.items()},
+            "departments": departments(ctx.router),
+            "reasons": [r.value for r in RejectReason],
+            "suppressions": suppressions,
+            "timeline": case_timeline(case, events, Formatter("en", ctx.config, _now())),
+            "keys": KEYS_CASE,
+        },
+    )
+
+
+@router.get("/ui/cameras", response_class=HTMLResponse)
+def cameras_page(ctx: ServicesDep, request: Request) -> HTMLResponse:
+    statuses = ctx.cameras()
+    counts = Counter(s.state for s in statuses)
+    return render(
+        ctx,
+        request,
+        "cameras.html",
+        {
+            "nav": "cameras",
+            "cameras": statuses,
+            "counts": counts,
+            "kinds": {c.id: c.kind for c in ctx.config.cameras},
+        },
+    )
+
+
+@router.get("/ui/dashboard", response_class=HTMLResponse)
+def dashboard_page(ctx: ServicesDep, request: Request) -> HTMLResponse:
+    lang = pick_lang(request.query_params.get("lang") or request.cookies.get("lang"))
+    now = datetime.now(UTC)
+    stats = analytics(ctx.cases.summaries(), now)  # type: ignore[arg-type]
+    total = stats.total
+    detected = total.detected or 0
+
+    def share(value: int) -> str:
+        return f"{value / detected:.0%}" if detected else ""
+
+    names = [
+        ("ui", "detected"),
+        ("ui", "reviewed"),
+        ("status", "confirmed"),
+        ("status", "dispatched"),
+        ("status", "closed"),
+    ]
+    values = [total.detected, total.reviewed, total.confirmed, total.dispatched, total.closed]
+    stages = [
+        ui_charts.Bar(
+            parts(kind, name, lang)[0],
+            value,
+            share(value) if index else "",
+            parts(kind, name, lang)[1] or "",
+        )
+        for index, ((kind, name), value) in enumerate(zip(names, values, strict=True))
+    ]
+    by_type = [
+        ui_charts.Bar(
+            parts("type", name, lang)[0],
+            funnel.precision,
+            f"{funnel.confirmed}/{funnel.reviewed}",
+            parts("type", name, lang)[1] or "",
+        )
+        for name, funnel in stats.by_type.items()
+        if funnel.precision is not None
+    ]
+    by_camera = [
+        ui_charts.Bar(name, funnel.precision, f"{funnel.confirmed}/{funnel.reviewed}")
+        for name, funnel in stats.by_camera.items()
+        if funnel.precision is not None
+    ]
+    hours, window_end = events_per_hour(ctx, now)
+    fmt = Formatter(lang, ctx.config, now)
+    overdue_rows, overdue_total = ctx.cases.list(overdue=True, limit=20, now=now)
+    empty = "no reviews yet" if lang == "en" else "尚无审核 no reviews yet"
+    return render(
+        ctx,
+        request,
+        "dashboard.html",
+        {
+            "nav": "dashboard",
+            "total": total,
+            "stats": stats,
+            "funnel_svg": ui_charts.funnel(stages),
+            "type_svg": ui_charts.share_bars(by_type, empty=empty),
+            "camera_svg": ui_charts.share_bars(by_camera, empty=empty),
+            "hours_svg": ui_charts.columns(
+                [
+                    ui_charts.Bar(fmt.time(start, seconds=False)[-5:], count)
+                    for start, count in hours
+                ]
+            ),
+            "hours_total": sum(count for _, count in hours),
+            "window_end": window_end,
+            "overdue": [case_card(row, ctx.evidence) for row in overdue_rows],
+            "overdue_total": overdue_total,
+        },
+    )
+
+
+@router.get("/ui/suppressions", response_class=HTMLResponse)
+def suppressions_page(
+    ctx: ServicesDep,
+    request: Request,
+    all: bool = False,
+    camera: Annotated[str | None, Query(max_length=64)] = None,
+) -> HTMLResponse:
+    items, total = ctx.suppressions.list(active_only=not all, camera_id=camera or None)
+    return render(
+        ctx,
+        request,
+        "suppressions.html",
+        {"nav": "suppressions", "items": items, "total": total, "show_all": all},
+    )
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(ctx: ServicesDep, request: Request, next: str = "/") -> Response:
+    if ctx.auth.local:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(ctx, request, "login.html", {"nav": "", "next": _safe_next(next), "error": ""})
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(ctx: ServicesDep, request: Request) -> Response:
+    form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=10)
+    token = (form.get("token") or [""])[0].strip()
+    target = _safe_next((form.get("next") or ["/"])[0])
+    principal = ctx.auth.registry.lookup(token)
+    if ctx.auth.local:
+        return RedirectResponse(target, status_code=303)
+    if principal is None:
+        client = request.client.host if request.client else "?"
+        logger.warning("failed UI login from %s", client)
+        message = "token not recognised / 令牌无效"
         return render(
+            ctx,
             request,
-            "dashboard.html",
-            {
-                "nav": "dashboard",
-                "total": total,
-                "stats": stats,
-                "funnel_svg": ui_charts.funnel(stages),
-                "type_svg": ui_charts.share_bars(by_type, empty=empty),
-                "camera_svg": ui_charts.share_bars(by_camera, empty=empty),
-                "hours_svg": ui_charts.columns(
-                    [
-                        ui_charts.Bar(fmt.time(start, seconds=False)[-5:], count)
-                        for start, count in hours
-                    ]
-                ),
-                "hours_total": sum(count for _, count in hours),
-                "window_end": window_end,
-                "overdue": [case_card(row, ctx.evidence) for row in overdue_rows],
-                "overdue_total": overdue_total,
-            },
+            "login.html",
+            {"nav": "", "next": target, "error": message},
+            status_code=401,
         )
+    logger.info("%s (%s) logged in to the UI", principal.name, principal.role.label)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=SESSION_S,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
 
-    @router.get("/ui/suppressions", response_class=HTMLResponse)
-    def suppressions_page(
-        request: Request,
-        all: bool = False,
-        camera: Annotated[str | None, Query(max_length=64)] = None,
-    ) -> HTMLResponse:
-        items, total = ctx.suppressions.list(active_only=not all, camera_id=camera or None)
-        return render(
-            request,
-            "suppressions.html",
-            {"nav": "suppressions", "items": items, "total": total, "show_all": all},
-        )
 
-    @router.get("/login", response_class=HTMLResponse)
-    def login_page(request: Request, next: str = "/") -> Response:
-        if ctx.auth.local:
-            return RedirectResponse(_safe_next(next), status_code=303)
-        return render(request, "login.html", {"nav": "", "next": _safe_next(next), "error": ""})
-
-    @router.post("/login", response_class=HTMLResponse)
-    async def login(request: Request) -> Response:
-        form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=10)
-        token = (form.get("token") or [""])[0].strip()
-        target = _safe_next((form.get("next") or ["/"])[0])
-        principal = ctx.auth.registry.lookup(token)
-        if ctx.auth.local:
-            return RedirectResponse(target, status_code=303)
-        if principal is None:
-            client = request.client.host if request.client else "?"
-            logger.warning("failed UI login from %s", client)
-            message = "token not recognised / 令牌无效"
-            return render(
-                request,
-                "login.html",
-                {"nav": "", "next": target, "error": message},
-                status_code=401,
-            )
-        logger.info("%s (%s) logged in to the UI", principal.name, principal.role.label)
-        response = RedirectResponse(target, status_code=303)
-        response.set_cookie(
-            COOKIE,
-            token,
-            max_age=SESSION_S,
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-        )
-        return response
-
-    @router.post("/logout")
-    def logout() -> Response:
-        response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(COOKIE)
-        return response
-
-    return router
+@router.post("/logout")
+def logout(ctx: ServicesDep) -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def review_total(ctx: UiContext) -> int:
+def review_total(ctx: Services) -> int:
     return ctx.cases.review_queue(statuses=list(REVIEW), limit=1)[1]
 
 
 def events_per_hour(
-    ctx: UiContext, now: datetime, hours: int = 24
+    ctx: Services, now: datetime, hours: int = 24
 ) -> tuple[list[tuple[datetime, int]], datetime]:
     """Events per hour (by when last seen) over the ``hours`` up to the newest event (or now):
     one count query per hour boundary, whatever the number of events."""
