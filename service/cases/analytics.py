@@ -9,8 +9,9 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from service.cases.db import as_utc
 from service.cases.lifecycle import Status
-from service.cases.store import CaseRow, _utc, is_overdue
+from service.cases.store import CaseRow, is_overdue
 
 STAGES = ("detected", "reviewed", "confirmed", "dispatched", "closed")
 
@@ -52,7 +53,7 @@ def _funnel(cases: Iterable[CaseRow], now: datetime | None) -> Funnel:
         counts["dispatched"] += "dispatch" in actions
         if case.status == Status.CLOSED:
             counts["closed"] += 1
-            closed_at, created = _utc(case.closed_at), _utc(case.created_at)
+            closed_at, created = as_utc(case.closed_at), as_utc(case.created_at)
             if closed_at and created:
                 hours.append((closed_at - created).total_seconds() / 3600)
         counts["overdue"] += is_overdue(case, now)
@@ -81,5 +82,5 @@ def analytics(cases: list[CaseRow], now: datetime | None = None) -> Analytics:
         by_type=_grouped(cases, lambda c: c.type, now),
         by_camera=_grouped(cases, lambda c: c.camera_id, now),
         by_department=_grouped(cases, lambda c: c.department, now),
-        by_day=_grouped(cases, lambda c: (_utc(c.created_at) or now).date().isoformat(), now),
+        by_day=_grouped(cases, lambda c: (as_utc(c.created_at) or now).date().isoformat(), now),
     )

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import math
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import (
     JSON,
@@ -22,15 +20,10 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    create_engine,
-    event,
     func,
     select,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import (
-    DeclarativeBase,
     Mapped,
     Session,
     mapped_column,
@@ -38,15 +31,12 @@ from sqlalchemy.orm import (
     selectinload,
 )
 
+from service.cases.db import Base, as_utc, create_tables, engine_for
 from service.cases.lifecycle import ACTIVE, Action, Status, next_status
 from service.cases.routing import Router
 from vision.types import Event, parse_iso
 
 SYSTEM = "system"
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 def _now() -> datetime:
@@ -134,42 +124,6 @@ class CaseSummary:
     deadline: datetime
     closed_at: datetime | None
     transitions: list[ActionRecord]
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything here is UTC."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def engine_for(url: str) -> Engine:
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(connection, _record) -> None:  # noqa: ANN001
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
-def create_tables(metadata, engine: Engine, attempts: int = 5) -> None:  # noqa: ANN001
-    """Create missing tables; several processes starting at once may race to create the same
-    table (SQLite answers "already exists" or "locked"), so retry what lost the race."""
-    for attempt in range(attempts):
-        try:
-            metadata.create_all(engine)
-            return
-        except OperationalError:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.2 * (attempt + 1))
 
 
 class CaseStore:
@@ -267,7 +221,7 @@ class CaseStore:
     def _reopen_if_seen_after_resolve(
         self, db: Session, case: CaseRow, event: Event, now: datetime
     ) -> bool:
-        resolved_at = _utc(case.resolved_at)
+        resolved_at = as_utc(case.resolved_at)
         if case.status != Status.RESOLVED or resolved_at is None:
             return False
         seen = parse_iso(event.last_seen)
@@ -357,7 +311,7 @@ class CaseStore:
         closed = []
         with self.session() as db, db.begin():
             for case in db.scalars(select(CaseRow).where(CaseRow.status == Status.RESOLVED)):
-                resolved_at = _utc(case.resolved_at)
+                resolved_at = as_utc(case.resolved_at)
                 if resolved_at and (now - resolved_at).total_seconds() >= window_s:
                     reason = f"no violation seen for {window_s:g}s after resolve"
                     self._apply(db, case, Action.CLOSE, SYSTEM, reason, now)
@@ -375,7 +329,7 @@ class CaseStore:
             )
             for case in db.scalars(query):
                 period = self.router.deadline(case.type)
-                last = _utc(case.escalated_at)
+                last = as_utc(case.escalated_at)
                 if last is not None and now - last < period:
                     continue
                 case.escalation_level += 1
@@ -535,5 +489,5 @@ class CaseStore:
 
 def is_overdue(case: CaseRow, now: datetime | None = None) -> bool:
     now = now or _now()
-    deadline = _utc(case.deadline)
+    deadline = as_utc(case.deadline)
     return Status(case.status) in ACTIVE and deadline is not None and deadline < now

@@ -25,9 +25,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, DateTime, Integer, String, Text, func, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from service.cases.store import _utc, create_tables, engine_for
+from service.cases.db import Base, as_utc, create_tables, engine_for
 from vision.types import Event
 
 logger = logging.getLogger(__name__)
@@ -71,10 +71,6 @@ def parse_reason(text: str) -> tuple[RejectReason | None, str]:
         return RejectReason(head.strip()), note.strip() if sep else ""
     except ValueError:
         return None, text.strip()
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 class SuppressionRow(Base):
@@ -168,7 +164,7 @@ def _now() -> datetime:
 
 def to_model(row: SuppressionRow, now: datetime | None = None) -> Suppression:
     now = now or _now()
-    expires = _utc(row.expires_at)
+    expires = as_utc(row.expires_at)
     return Suppression(
         id=row.id,
         camera_id=row.camera_id,
@@ -180,9 +176,9 @@ def to_model(row: SuppressionRow, now: datetime | None = None) -> Suppression:
         note=row.note or "",
         case_id=row.case_id,
         created_by=row.created_by,
-        created_at=_utc(row.created_at),
+        created_at=as_utc(row.created_at),
         expires_at=expires,
-        removed_at=_utc(row.removed_at),
+        removed_at=as_utc(row.removed_at),
         removed_by=row.removed_by,
         active=row.removed_at is None and expires > now,
     )
@@ -381,7 +377,7 @@ class SuppressionStore:
             ).all()
         for camera, zone, type, created, expires, region in rows:
             cache.setdefault((camera, zone, type), []).append(
-                (_utc(created), _utc(expires), region)
+                (as_utc(created), as_utc(expires), region)
             )
         with self._lock:
             self._cache, self._loaded_at = cache, time.monotonic()

@@ -29,6 +29,7 @@ def run(
 ) -> None:
     """Run the live workers over the configured cameras and the service, until SIGTERM."""
     from models.registry import RegistryError
+    from service.cases.suppressions import SuppressionStore
     from service.edge.replay import load_detectors
     from service.edge.worker import LiveWorker
     from service.queue.base import QueueError
@@ -43,7 +44,15 @@ def run(
             chosen = [cfg.camera(c) for c in camera] if camera else cfg.cameras
             detectors = load_detectors(cfg, chosen)
             model = ", ".join(f"{r}={n}" for r, n in sorted(detectors.names.items()))
-            worker = LiveWorker(cfg, detectors, camera_ids=camera or None)
+            suppressions = SuppressionStore(
+                cfg.cases_url,
+                default_hours=cfg.feedback.suppression_hours,
+                min_overlap=cfg.feedback.suppression_min_overlap,
+                refresh_s=5,
+            )
+            worker = LiveWorker(
+                cfg, detectors, camera_ids=camera or None, suppressions=suppressions
+            )
         except KeyError as exc:
             fail(str(exc.args[0]), code=2)
         except (ModelFileError, RegistryError, QueueError) as exc:

@@ -7,10 +7,11 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
 import numpy as np
 
-from service.cases.suppressions import SuppressionStore
 from service.config import CameraConfig, Config
 from service.edge.detector_set import DetectorSet
 from service.edge.sinks import EventSink, EvidenceWriter
@@ -23,6 +24,21 @@ from vision.types import Candidate, Detections, Frame
 from vision.zones import Zone
 
 logger = logging.getLogger(__name__)
+
+
+class Suppressions(Protocol):
+    """What the edge asks of the review loop: does a reviewer's suppression cover this
+    candidate (its camera, zone, type and boxes, at ``now``)? The case database's
+    ``SuppressionStore`` answers; ``streetwatch run`` hands it to the worker."""
+
+    def matches(
+        self,
+        camera_id: str,
+        zone: str,
+        type: str,
+        boxes: Sequence[Sequence[float]],
+        now: datetime | None = None,
+    ) -> bool: ...
 
 
 def build_zones(config: Config, camera: CameraConfig) -> list[Zone]:
@@ -98,7 +114,7 @@ class CameraPipeline:
         sinks: Sequence[EventSink],
         *,
         live: bool = False,
-        suppressions: SuppressionStore | None = None,
+        suppressions: Suppressions | None = None,
     ) -> None:
         self.camera = camera
         if not isinstance(detectors, DetectorSet):

@@ -24,13 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from models.files import sha256_of
-from service.cases.suppressions import SuppressionStore
 from service.config import CameraConfig, Config
 from service.edge.detector_set import DetectorSet
 from service.edge.health_store import open_health_store
 from service.edge.leases import CameraLeases
 from service.edge.ordered_stage import OrderedStage
-from service.edge.pipeline import CameraPipeline, camera_roles
+from service.edge.pipeline import CameraPipeline, Suppressions, camera_roles
 from service.edge.sinks import EventSink, QueueSink
 from service.queue import open_queue
 from service.queue.base import EventQueue, QueueError
@@ -188,7 +187,10 @@ class LiveWorker:
         *,
         max_batch: int = 16,
         extra_sinks: list[EventSink] | None = None,
+        suppressions: Suppressions | None = None,
     ) -> None:
+        """``suppressions``: what reviewers suppressed (candidates they cover are dropped);
+        ``streetwatch run`` passes the case database's ``SuppressionStore``."""
         pin_mmap_threshold()
         self.config = config
         if not isinstance(detectors, DetectorSet):
@@ -228,12 +230,7 @@ class LiveWorker:
             live.segment_s,
         )
         self._queue_sink = QueueSink(self.queue)
-        self.suppressions = SuppressionStore(
-            config.cases_url,
-            default_hours=config.feedback.suppression_hours,
-            min_overlap=config.feedback.suppression_min_overlap,
-            refresh_s=5,
-        )
+        self.suppressions = suppressions
         self._last_index: dict[str, int] = {}
         self._analysed_before: Counter[str] = Counter()
         self.batches = 0

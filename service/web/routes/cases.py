@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from service.cases.analytics import Analytics, analytics
+from service.cases.db import as_utc
 from service.cases.lifecycle import Action, Status, TransitionError
-from service.cases.store import CaseNotFound, CaseRow, _utc, is_overdue
+from service.cases.store import CaseNotFound, CaseRow, is_overdue
 from service.cases.suppressions import RejectReason, Suppression, parse_reason
 from service.web.auth import actor_for, principal_of
 from service.web.deps import Services, ServicesDep
@@ -133,9 +134,9 @@ def case_out(case: CaseRow) -> CaseOut:
         status=Status(case.status),
         department=case.department,
         severity=case.severity,
-        created_at=_utc(case.created_at),
-        updated_at=_utc(case.updated_at),
-        deadline=_utc(case.deadline),
+        created_at=as_utc(case.created_at),
+        updated_at=as_utc(case.updated_at),
+        deadline=as_utc(case.deadline),
         overdue=is_overdue(case),
         escalation_level=case.escalation_level,
         first_seen=case.first_seen,
@@ -155,7 +156,7 @@ def transition_out(t) -> TransitionOut:  # noqa: ANN001 - a TransitionRow
         actor=t.actor,
         reason=t.reason,
         reason_code=code,
-        at=_utc(t.at),
+        at=as_utc(t.at),
     )
 
 

@@ -22,9 +22,10 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from service.cases.analytics import analytics
+from service.cases.db import as_utc
 from service.cases.lifecycle import ACTIVE, ALLOWED_FROM, Action, Status
 from service.cases.routing import FALLBACK, Router
-from service.cases.store import CaseNotFound, CaseRow, _utc, is_overdue
+from service.cases.store import CaseNotFound, CaseRow, is_overdue
 from service.cases.suppressions import RejectReason, parse_reason
 from service.config import Config
 from service.feedback.yolo_samples import clean_frame_of
@@ -75,7 +76,7 @@ def parse_time(value: str | datetime | None) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return _utc(value)
+        return as_utc(value)
     try:
         moment = parse_iso(value)
     except ValueError:
@@ -218,7 +219,7 @@ def case_card(case: CaseRow, evidence: EvidenceFiles) -> CaseCard:
         first_seen=case.first_seen,
         last_seen=case.last_seen,
         snapshot_url=snapshot,
-        deadline=_utc(case.deadline),
+        deadline=as_utc(case.deadline),
         overdue=is_overdue(case),
         active=Status(case.status) in ACTIVE,
     )
@@ -602,7 +603,7 @@ def case_timeline(case: CaseRow, events: list[Event], fmt: Formatter) -> Markup:
         first, last = parse_time(event.first_seen), parse_time(event.last_seen)
         if first and last:
             spans.append((event.camera_id, first, last, event.id))
-    marks = [(_utc(t.at), t.action) for t in case.transitions if t.action != "comment"]
+    marks = [(as_utc(t.at), t.action) for t in case.transitions if t.action != "comment"]
     moments = [s[1] for s in spans] + [s[2] for s in spans] + [m[0] for m in marks]
     if not moments:
         return Markup("")
