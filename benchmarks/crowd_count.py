@@ -30,11 +30,17 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
+import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from models.eval_count import CountResult, evaluate_count, image_names  # noqa: E402
 from models.loader import load_detector  # noqa: E402
-from vision.counting import BodyCounter, FusionCounter, HeadCounter  # noqa: E402
+from vision.counting import (  # noqa: E402
+    BodyCounter,
+    FusionCounter,
+    HeadCounter,
+    ScaledTiledDetector,
+)
 from vision.detectors.base import Detector  # noqa: E402
 from vision.tiling import TiledDetector  # noqa: E402
 from vision.types import Detections  # noqa: E402
@@ -59,7 +65,7 @@ class Memo:
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         out = []
         for image in images:
-            key = hashlib.blake2b(image.tobytes(), digest_size=16).hexdigest()
+            key = digest(image)
             if key not in self.cache:
                 began = time.perf_counter()
                 self.cache[key] = self.detector.detect([image])[0]
@@ -78,8 +84,21 @@ class Memo:
         raw = {k: (d.xyxy, d.label, d.score) for k, d in self.cache.items()}
         (folder / f"{self.name}.pkl").write_bytes(pickle.dumps((raw, self.seconds)))
 
-    def mean_seconds(self) -> float:
-        return float(np.mean(list(self.seconds.values()))) if self.seconds else 0.0
+    def mean_seconds(self, keys: set[str]) -> float:
+        """Mean seconds of a first run over the images whose digests are ``keys``."""
+        found = [s for k, s in self.seconds.items() if k in keys]
+        return float(np.mean(found)) if found else 0.0
+
+
+def digest(image: np.ndarray) -> str:
+    return hashlib.blake2b(image.tobytes(), digest_size=16).hexdigest()
+
+
+def digests(folder: Path, names: Sequence[str] | None = None) -> set[str]:
+    """Memo keys of a folder's images (as evaluate_count reads them)."""
+    names = image_names(folder) if names is None else names
+    paths = [next((folder / "images").glob(f"{n}.*")) for n in names]
+    return {digest(cv2.imread(str(p), cv2.IMREAD_COLOR)) for p in paths}
 
 
 def detectors(quick: bool) -> tuple[dict[str, Memo], dict[str, Memo]]:
@@ -90,6 +109,8 @@ def detectors(quick: bool) -> tuple[dict[str, Memo], dict[str, Memo]]:
         "yolox whole": yolox,
         "yolox tiles 320": TiledDetector(yolox, tile_size=320, overlap=64),
         "yolox tiles 256": TiledDetector(yolox, tile_size=256, overlap=48),
+        "yolox tiles 0.4w": ScaledTiledDetector(yolox, fraction=0.4),
+        "yolox tiles 0.5w": ScaledTiledDetector(yolox, fraction=0.5),
     }
     heads = {
         "helmet whole": helmet,
@@ -100,6 +121,7 @@ def detectors(quick: bool) -> tuple[dict[str, Memo], dict[str, Memo]]:
         fall = load_detector("fall-person-yolov8", conf=LOW_CONF)
         bodies["yolov8-person whole"] = fall
         bodies["yolov8-person tiles 320"] = TiledDetector(fall, tile_size=320, overlap=64)
+        bodies["yolov8-person tiles 0.5w"] = ScaledTiledDetector(fall, fraction=0.5)
     return (
         {name: Memo(d, name) for name, d in bodies.items()},
         {name: Memo(d, name) for name, d in heads.items()},
@@ -158,12 +180,15 @@ def main(argv: list[str] | None = None) -> int:
         "| counter | thr | val MAE | val MAE% | val bias | test MAE | test MAE% | test bias "
         f"| test MAE% (>= {args.dense}) | s/frame |"
     )
+    keys = digests(args.data, val + test)
     if args.also:
-        header += f" {args.also.name} MAE | MAE% | bias |"
+        header += f" {args.also.name} MAE | MAE% | bias | s/frame |"
+        also_keys = digests(args.also)
     print(header + "\n" + "|---" * (header.count("|") - 1) + "|", flush=True)
 
-    def report(name: str, setting: str, counter: object, v: CountResult, seconds: float) -> None:
+    def report(name: str, setting: str, counter: object, v: CountResult, memos: list[Memo]) -> None:
         t = evaluate_count(args.data, counter, names=test)
+        seconds = sum(m.mean_seconds(keys) for m in memos)
         dense = CountResult(tuple(i for i in t.images if i.true >= args.dense))
         row = {
             "counter": name,
@@ -183,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
             row["also"] = o.summary() | {
                 "per_image": [(i.name, i.true, i.predicted) for i in o.images]
             }
-            line += f" {o.mae:.2f} | {o.mae_percent:.1f} | {o.bias:+.2f} |"
+            also_seconds = sum(m.mean_seconds(also_keys) for m in memos)
+            row["also_seconds_per_frame"] = round(also_seconds, 3)
+            line += f" {o.mae:.2f} | {o.mae_percent:.1f} | {o.bias:+.2f} | {also_seconds:.3f} |"
         rows.append(row)
         print(line, flush=True)
 
@@ -193,15 +220,13 @@ def main(argv: list[str] | None = None) -> int:
             if kind == "body":  # what the crowding rule counts today: its min_score 0.35
                 counter = make(memo, RULE_MIN_SCORE)
                 v = evaluate_count(args.data, counter, names=val)
-                report(
-                    f"{kind}: {name}", f"{RULE_MIN_SCORE:g} (rule)", counter, v, memo.mean_seconds()
-                )
+                report(f"{kind}: {name}", f"{RULE_MIN_SCORE:g} (rule)", counter, v, [memo])
             (thr,), v = pick(
                 lambda t, memo=memo, make=make: make(memo, t), [(t,) for t in THRESHOLDS],
                 args.data, val,
             )  # fmt: skip
             singles[name] = v.mae
-            report(f"{kind}: {name}", f"{thr:g}", make(memo, thr), v, memo.mean_seconds())
+            report(f"{kind}: {name}", f"{thr:g}", make(memo, thr), v, [memo])
             if args.cache:
                 memo.save(args.cache)
 
@@ -218,8 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             val,
         )
         counter = FusionCounter(BodyCounter(b, tb), HeadCounter(h, th), mode)
-        seconds = b.mean_seconds() + h.mean_seconds()
-        report(f"{mode}({body}, {head})", f"{tb:g}/{th:g}", counter, v, seconds)
+        report(f"{mode}({body}, {head})", f"{tb:g}/{th:g}", counter, v, [b, h])
     if args.cache:
         for memo in (*bodies.values(), *heads.values()):
             memo.save(args.cache)

@@ -29,6 +29,7 @@ import numpy as np
 from vision.detectors.base import Detector
 from vision.detectors.yolox_onnx import class_aware_nms
 from vision.geometry import points_in_polygon
+from vision.tiling import Tile, TiledDetector, tile_grid
 from vision.types import Detections
 from vision.zones import Zone
 
@@ -181,6 +182,52 @@ def fuse_people(bodies: People, heads: People, mode: Literal["union", "max"] = "
     if mode != "union":
         raise ValueError(f"unknown fusion mode '{mode}' (use union or max)")
     return People.concat([bodies, heads[~match_heads(bodies, heads)]])
+
+
+class ScaledTiledDetector(TiledDetector):
+    """A TiledDetector whose tiles are a ``fraction`` of each frame's width (square, at least
+    ``min_tile`` pixels), neighbours sharing ``overlap`` of a tile: the same grid, relative to
+    the people, on a 640x480 mall camera (256-px tiles) and a 1080p street (768-px tiles).
+
+    Fixed tiles do not carry across cameras: tiles much smaller than a person cut every body
+    into fragments that count as extra people, tiles much bigger than the model's input shrink
+    small people away. ``edge_iou`` defaults to above 1, no merge of boxes cut at tile edges:
+    in a crowd the union of two cut boxes is most often two people side by side (measured on
+    crowd-mall, see benchmarks/crowd_count.py).
+    """
+
+    def __init__(
+        self,
+        detector: Detector,
+        *,
+        fraction: float = 0.4,
+        overlap: float = 0.2,
+        min_tile: int = 160,
+        full_frame: bool = True,
+        nms_iou: float = 0.5,
+        edge_iou: float = 1.1,
+    ) -> None:
+        if not 0 < fraction <= 1:
+            raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+        if not 0 <= overlap < 1:
+            raise ValueError(f"overlap must be in [0, 1), got {overlap}")
+        super().__init__(
+            detector,
+            tile_size=min_tile,
+            overlap=int(min_tile * overlap),
+            full_frame=full_frame,
+            nms_iou=nms_iou,
+            edge_iou=edge_iou,
+        )
+        self.fraction = fraction
+        self.overlap_fraction = overlap
+        self.min_tile = min_tile
+        self.name = f"{detector.name}+tiles{fraction:g}"
+
+    def tiles(self, image: np.ndarray) -> list[Tile]:
+        height, width = image.shape[:2]
+        side = max(self.min_tile, round(width * self.fraction))
+        return tile_grid(width, height, side, int(side * self.overlap_fraction))
 
 
 @runtime_checkable

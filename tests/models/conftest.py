@@ -16,9 +16,10 @@ def helmet_data():
 
 @pytest.fixture(scope="session")
 def base_weights():
+    from models import files
     from models import registry as reg
 
-    if reg.local_file(reg.entry("fall-person-yolov8")) is None:
+    if files.local_file(reg.entry("fall-person-yolov8")) is None:
         pytest.skip(
             "fall-person-yolov8 weights not fetched: run `streetwatch models verify --fetch`"
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models import export
+from models import export, files, loader
 from models import registry as reg
 from tests.conftest import SHARED, YOLOX, need
 from vision.detectors.base import ModelFileError
@@ -32,9 +32,9 @@ def cache(tmp_path_factory):
 @pytest.fixture(scope="module")
 def helmet_pt():
     model = reg.entry("helmet")
-    if reg.local_file(model) is None:
+    if files.local_file(model) is None:
         pytest.skip(f"helmet weights {model.file} are absent")
-    return model, reg.weights_file(model, allow_fetch=False)
+    return model, files.weights_file(model, allow_fetch=False)
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,7 @@ def test_the_export_is_reused(monkeypatch, helmet_pt, helmet_openvino):
 def test_load_detector_runs_the_openvino_export(helmet_openvino):
     import cv2
 
-    detector = reg.load_detector("helmet", runtime="openvino")
+    detector = loader.load_detector("helmet", runtime="openvino")
     assert detector.folder == helmet_openvino  # the export, not the .pt
     assert detector.labels == {"helmet", "no_helmet"}
     found = detector.detect([cv2.imread(str(need(VAL_IMAGES / VAL_SAMPLES[0])))])[0]
@@ -115,11 +115,11 @@ def test_corrupt_weights_are_a_model_file_error_naming_the_model(cache, tmp_path
     bad = tmp_path / "broken.pt"
     bad.write_bytes(b"not a checkpoint" * 64)
     with pytest.raises(ModelFileError, match=r"model 'broken': openvino export .* failed \(.+\)"):
-        export.exported_model(bad, reg.sha256_of(bad), 320, "openvino")
+        export.exported_model(bad, files.sha256_of(bad), 320, "openvino")
     left = [p.name for p in (cache / "exports").glob("*broken-*") if p.suffix != ".lock"]
     assert not left  # no half export left behind
     with pytest.raises(ModelFileError, match="broken"):
-        reg.load_detector(str(bad), runtime="openvino")
+        loader.load_detector(str(bad), runtime="openvino")
 
 
 @pytest.mark.parametrize(
@@ -127,14 +127,14 @@ def test_corrupt_weights_are_a_model_file_error_naming_the_model(cache, tmp_path
 )
 def test_yolox_runs_on_openvino_or_onnx_runtime(runtime, engine):
     need(YOLOX)
-    detector = reg.load_detector("yolox-nano-coco", runtime=runtime)
+    detector = loader.load_detector("yolox-nano-coco", runtime=runtime)
     assert type(detector).__name__ == "YoloxOnnxDetector"
     assert detector.runtime == engine
 
 
 def test_openvino_is_cpu_only():
     with pytest.raises(ValueError, match="CPU only"):
-        reg.load_detector("helmet", device="cuda:0", runtime="openvino")
+        loader.load_detector("helmet", device="cuda:0", runtime="openvino")
 
 
 @pytest.mark.parametrize(
@@ -183,21 +183,21 @@ def test_int8_finds_what_fp32_finds(helmet_openvino, helmet_int8, image_name):
 
 
 def test_load_detector_runs_int8_when_asked_and_auto_finds_the_calibration(helmet_int8):
-    detector = reg.load_detector("helmet", runtime="openvino", precision="int8")
+    detector = loader.load_detector("helmet", runtime="openvino", precision="int8")
     assert detector.folder == helmet_int8
-    auto = reg.load_detector("helmet", runtime="openvino", precision="auto")
+    auto = loader.load_detector("helmet", runtime="openvino", precision="auto")
     assert auto.folder == helmet_int8
 
 
 def test_auto_stays_fp32_off_openvino_or_without_calibration_images(helmet_pt):
     model, _ = helmet_pt
-    assert reg.int8_calibration(model, "torch", "auto") is None
-    assert reg.int8_calibration(model, "openvino", "fp32") is None
+    assert files.int8_calibration(model, "torch", "auto") is None
+    assert files.int8_calibration(model, "openvino", "fp32") is None
     absent = model.model_copy(update={"calibration": "shared:data/nowhere/data.yaml"})
-    assert reg.int8_calibration(absent, "openvino", "auto") is None
+    assert files.int8_calibration(absent, "openvino", "auto") is None
     kept_fp32 = model.model_copy(update={"auto_precision": "fp32"})
-    assert reg.int8_calibration(kept_fp32, "openvino", "auto") is None
-    assert reg.int8_calibration(kept_fp32, "openvino", "int8") == need(HELMET_DATA)
+    assert files.int8_calibration(kept_fp32, "openvino", "auto") is None
+    assert files.int8_calibration(kept_fp32, "openvino", "int8") == need(HELMET_DATA)
 
 
 @pytest.mark.parametrize(
@@ -213,7 +213,7 @@ def test_int8_that_cannot_be_made_is_a_clear_error(helmet_pt, calibration, runti
     model, _ = helmet_pt
     changed = model.model_copy(update={"calibration": calibration})
     with pytest.raises(error, match=message):
-        reg.int8_calibration(changed, runtime, "int8")
+        files.int8_calibration(changed, runtime, "int8")
 
 
 def test_a_calibration_dataset_without_labels_fails_the_export_clearly(cache, helmet_pt, tmp_path):

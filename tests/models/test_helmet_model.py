@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from models import files, loader
 from models import registry as reg
 from vision.geometry import box_iou
 
@@ -16,13 +17,13 @@ def helmet_entry():
     if "helmet" not in reg.registry():
         pytest.skip("no helmet model in models/registry.yaml yet")
     model = reg.entry("helmet")
-    if reg.local_file(model) is None:
+    if files.local_file(model) is None:
         pytest.skip(f"helmet weights {model.file} are absent")
     return model
 
 
 def test_the_helmet_weights_are_registered_checked_and_small(helmet_entry):
-    path = reg.weights_file(helmet_entry, allow_fetch=False)  # sha256 checked
+    path = files.weights_file(helmet_entry, allow_fetch=False)  # sha256 checked
     assert path.stat().st_size < 25e6
     assert helmet_entry.class_map == {"helmet": "helmet", "no_helmet": "no_helmet"}
     assert helmet_entry.metrics["val_ap50_helmet"] > 0.5
@@ -46,7 +47,7 @@ def yolo_boxes(label_file, width: int, height: int, class_id: int) -> np.ndarray
 def test_it_finds_most_labelled_helmets_on_real_val_images(helmet_entry, helmet_data):
     import cv2
 
-    detector = reg.load_detector("helmet", conf=0.25)
+    detector = loader.load_detector("helmet", conf=0.25)
     assert detector.labels == {"helmet", "no_helmet"}
     images = sorted((helmet_data.parent / "images" / "val").iterdir())[:12]
     found, total = 0, 0

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
+from models import files
 from models import registry as reg
 from models.datasets import DatasetError
 from models.training import TrainingError, TrainRecipe, train_detector
@@ -60,13 +61,13 @@ def test_the_registry_entry_validates_and_maps_helmet_labels(tiny_training, tmp_
     entry = body["helmet-tiny"]
     assert entry["file"] == "weights/helmet-tiny.pt"
     assert entry["class_map"] == {"helmet": "helmet", "no_helmet": "no_helmet"}
-    assert entry["sha256"] == reg.sha256_of(result.weights)
+    assert entry["sha256"] == files.sha256_of(result.weights)
     assert 0 <= entry["metrics"]["val_map50"] <= 1
     entry["file"] = str(out / entry["file"])
     registry_file = tmp_path / "registry.yaml"
     registry_file.write_text(yaml.safe_dump({"models": body}), encoding="utf-8")
     loaded = reg.registry(Path(registry_file))["helmet-tiny"]
-    assert reg.weights_file(loaded, allow_fetch=False) == result.weights
+    assert files.weights_file(loaded, allow_fetch=False) == result.weights
 
 
 def recipe(data: Path, base: str, /, **changes) -> TrainRecipe:

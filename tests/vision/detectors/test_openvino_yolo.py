@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models import export
+from models import export, files
 from models import registry as reg
 from tests.conftest import SHARED, STREET_1080P, need
 from vision.detectors.base import ModelFileError
@@ -26,9 +26,9 @@ EVERY = {n: n for n in ("helmet", "no_helmet", "no_wear", "wear")}
 @pytest.fixture(scope="module")
 def exports():
     model = reg.entry("helmet")
-    if reg.local_file(model) is None:
+    if files.local_file(model) is None:
         pytest.skip(f"helmet weights {model.file} are absent")
-    weights = reg.weights_file(model, allow_fetch=False)
+    weights = files.weights_file(model, allow_fetch=False)
     return {
         precision: export.exported_model(
             weights, model.sha256, 320, "openvino", name="helmet", calibration=calibration

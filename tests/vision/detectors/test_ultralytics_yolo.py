@@ -5,6 +5,7 @@ which scripts/test.sh runs)."""
 import numpy as np
 import pytest
 
+from models import files, loader
 from models import registry as reg
 from vision.detectors.base import Detector, ModelFileError
 from vision.detectors.ultralytics_yolo import UltralyticsDetector
@@ -14,11 +15,11 @@ from vision.geometry import box_iou
 @pytest.fixture(scope="module")
 def fall_model():
     entry = reg.entry("fall-person-yolov8")
-    if reg.local_file(entry) is None:
+    if files.local_file(entry) is None:
         pytest.skip(
             "fall-person-yolov8 weights not fetched: run `streetwatch models verify --fetch`"
         )
-    return reg.load_detector("fall-person-yolov8")
+    return loader.load_detector("fall-person-yolov8")
 
 
 def test_it_is_a_detector_of_people(fall_model):
@@ -51,7 +52,7 @@ def test_a_batch_gives_one_result_per_frame(fall_model, vtest_frames):
 
 
 def test_a_class_map_naming_classes_the_model_lacks_is_an_error(fall_model):
-    path = reg.local_file(reg.entry("fall-person-yolov8"))
+    path = files.local_file(reg.entry("fall-person-yolov8"))
     with pytest.raises(ModelFileError, match="does not have"):
         UltralyticsDetector(path, {"helmet": "helmet"})
 
