@@ -34,6 +34,7 @@ import numpy as np
 
 from streams import raw_frames
 from streams.ffmpeg_tools import ffmpeg_binary
+from streams.secrets import Redactor
 from vision.types import Frame
 
 logger = logging.getLogger(__name__)
@@ -218,6 +219,7 @@ class LiveSource:
     def __init__(self, camera_id: str, url: str, settings: LiveSettings) -> None:
         self.camera_id = camera_id
         self.url = url
+        self._redact = Redactor(url)
         self.settings = settings
         self._clock0 = time.monotonic()
         self._lock = threading.Condition()
@@ -311,7 +313,7 @@ class LiveSource:
     def _supervise(self) -> None:
         failures = 0
         command = rtsp_command(self.url, self.settings)
-        logger.debug("%s: decoder %s", self.camera_id, " ".join(command))
+        logger.debug("%s: decoder %s", self.camera_id, self._redact(" ".join(command)))
         while not self._stop.is_set():
             frames_before = self._frames_in
             started = time.monotonic()
@@ -327,6 +329,7 @@ class LiveSource:
                 self.settings.backoff_initial_s * 2 ** min(failures - 1, 16),
             )
             delay *= 1 + self.settings.backoff_jitter * random.random()
+            reason = self._redact(reason)
             with self._lock:
                 self._restarts += 1
                 self._last_error = reason

@@ -15,6 +15,7 @@ config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True
 
 @config_app.command("check")
 def config_check(path: Annotated[Path, typer.Argument(help="Config file")]) -> None:
-    """Validate a config and print it resolved (defaults filled in, paths absolute)."""
+    """Validate a config and print it resolved (defaults filled in, paths absolute, ``${VAR}``
+    expanded, passwords in URLs shown as ***)."""
     cfg = load_or_exit(path)
-    typer.echo(json.dumps(cfg.model_dump(mode="json"), indent=2))
+    typer.echo(json.dumps(cfg.shown(), indent=2))

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from service.cli.common import ConfigOption, fail, load_or_exit
+from service.queue.base import redact
 
 
 def replay(
@@ -58,5 +59,5 @@ def replay(
     typer.echo(
         f"{result.camera_id}: {result.frames} frames in {result.seconds:.1f}s "
         f"({result.fps:.1f} frames/s, model {result.model}); {result.events} events, "
-        f"queue {cfg.queue_url}" + (f", events in {events_out}" if events_out else "")
+        f"queue {redact(cfg.queue_url)}" + (f", events in {events_out}" if events_out else "")
     )

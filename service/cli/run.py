@@ -12,6 +12,7 @@ import typer
 
 from service.cli.common import DEFAULT_DEMO_CONFIG, ConfigOption, fail, load_or_exit
 from service.config import Config
+from service.queue.base import redact
 
 
 def run(
@@ -59,7 +60,7 @@ def run(
             fail(str(exc))
         typer.echo(
             f"streetwatch run: {len(worker.cameras)} camera(s), models {model}, "
-            f"queue {cfg.queue_url}"
+            f"queue {redact(cfg.queue_url)}"
         )
     _run_service(cfg, cfg.server.host, port or cfg.server.port, worker, serve=not worker_only)
     if worker is not None:

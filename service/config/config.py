@@ -16,6 +16,7 @@ from service.config.models import ModelsConfig
 from service.config.queue import EventSettings, QueueConfig
 from service.config.rules import RULE_SETTINGS, RuleDefaults
 from service.config.server import AuthConfig, ServerConfig
+from streams.secrets import redact_url
 from vision.rules.base import RuleSettings
 
 
@@ -87,6 +88,16 @@ class Config(StrictModel):
     @property
     def queue_url(self) -> str:
         return self.queue.url or f"sqlite:///{self.data_dir / 'queue.db'}"
+
+    def shown(self) -> dict:
+        """The config as JSON for people: every URL's password replaced by ``***``."""
+        data = self.model_dump(mode="json")
+        for camera in data["cameras"]:
+            camera["url"] = redact_url(camera["url"])
+        for section, key in (("queue", "url"), ("dispatch", "cases_url")):
+            if data[section][key]:
+                data[section][key] = redact_url(data[section][key])
+        return data
 
     def resolve(self, path: str | Path) -> Path:
         """A path from the config, relative to the config file's folder."""

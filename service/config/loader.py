@@ -4,6 +4,9 @@ Relative paths in a config file resolve against the directory of that file."""
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -35,6 +38,7 @@ def load_config(path: str | Path) -> Config:
     if not isinstance(raw, dict):
         got = "an empty file" if raw is None else type(raw).__name__
         raise ConfigError(path, "", f"the top level must be a mapping of keys, got {got}")
+    _expand_environment(raw, path)
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
@@ -74,3 +78,37 @@ def _resolve_feedback(feedback: FeedbackConfig, base: Path) -> FeedbackConfig:
     if feedback.dataset_dir is None:
         return feedback
     return feedback.model_copy(update={"dataset_dir": (base / feedback.dataset_dir).resolve()})
+
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+SECRET_KEYS = (("cameras", "*", "url"), ("queue", "url"), ("dispatch", "cases_url"))
+"""Where ``${VAR}`` is expanded from the environment at load: the URLs that carry credentials
+(camera passwords, the Redis or database password stay out of the file)."""
+
+
+def _expand_environment(raw: dict, path: Path, environ: Mapping[str, str] | None = None) -> None:
+    """Expand ``${VAR}`` in the URL keys of ``SECRET_KEYS`` in place; an unset variable is a
+    ConfigError naming the key and the variable."""
+    environ = os.environ if environ is None else environ
+
+    def expand(text: str, key: str) -> str:
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in environ:
+                raise ConfigError(path, key, f"environment variable {name} is not set")
+            return environ[name]
+
+        return _VARIABLE.sub(value, text)
+
+    for section, *rest in SECRET_KEYS:
+        if rest[0] == "*":
+            items = raw.get(section)
+            if not isinstance(items, list):
+                continue
+            for index, item in enumerate(items):
+                if isinstance(item, dict) and isinstance(item.get(rest[1]), str):
+                    item[rest[1]] = expand(item[rest[1]], f"{section}[{index}].{rest[1]}")
+        else:
+            body = raw.get(section)
+            if isinstance(body, dict) and isinstance(body.get(rest[0]), str):
+                body[rest[0]] = expand(body[rest[0]], f"{section}.{rest[0]}")

@@ -77,8 +77,9 @@ def test_an_unknown_split_names_the_splits_there(helmet_data):
 
 
 def test_the_eval_command_ends_with_the_json_object(tiny_training, helmet_data):
-    from service.cli.eval import eval_app
     from typer.testing import CliRunner
+
+    from service.cli.eval import eval_app
 
     result, _, _ = tiny_training
     args = ["detector", "--model", str(result.weights), "--data", str(helmet_data)]

@@ -186,6 +186,18 @@ def test_a_camera_down_at_start_is_retried_until_it_comes_up(own_rtsp_server, li
     assert wait_for(lambda: source.health().state is HealthState.ONLINE, 20)
 
 
+def test_a_camera_password_never_reaches_health_or_logs(own_rtsp_server, live, caplog):
+    """The server is down: ffmpeg's error repeats the URL; health and logs show it masked."""
+    caplog.set_level("DEBUG", logger="streams.live_source")
+    url = own_rtsp_server.url("vtest").replace("rtsp://", "rtsp://admin:S3cretPass@")
+    source = live(url)
+    assert wait_for(lambda: source.health().restarts >= 1, 15)
+    assert source.url == url  # the real URL is what connects
+    assert "S3cretPass" not in (source.health().last_error or "")
+    assert "S3cretPass" not in caplog.text
+    assert "admin:***@" in caplog.text  # the debug line with the ffmpeg command
+
+
 def test_a_wrong_path_is_a_clear_error_in_health_not_a_crash(rtsp_server, live):
     source = live(rtsp_server.url("no-such-camera"))
     assert wait_for(lambda: source.health().restarts >= 1, 15)

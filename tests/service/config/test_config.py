@@ -4,6 +4,7 @@ fails with a one-line ``FILE: KEY.PATH: message`` ConfigError that points at the
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -824,3 +825,38 @@ def test_bad_rule_overrides_name_their_key(tmp_path, rule, override, key):
 def test_shipped_configs_load(path):
     config = load_config(path)
     assert config.cameras
+
+
+def test_credentials_come_from_the_environment_and_are_masked_when_shown(tmp_path, monkeypatch):
+    monkeypatch.setenv("RTSP_PASSWORD", "S3cretPass")
+    monkeypatch.setenv("REDIS_PASSWORD", "hunter2")
+    data = valid_config()
+    data["cameras"][0]["url"] = "rtsp://admin:${RTSP_PASSWORD}@10.0.0.5:554/stream1"
+    data["queue"] = {"url": "redis://:${REDIS_PASSWORD}@127.0.0.1:6379/0"}
+    config = load_dict(tmp_path, data)
+    assert config.cameras[0].url == "rtsp://admin:S3cretPass@10.0.0.5:554/stream1"
+    assert config.queue_url == "redis://:hunter2@127.0.0.1:6379/0"
+    shown = json.dumps(config.shown())
+    assert "S3cretPass" not in shown and "hunter2" not in shown
+    assert "rtsp://admin:***@10.0.0.5:554/stream1" in shown
+
+
+@pytest.mark.parametrize(
+    "where, key",
+    [
+        pytest.param("camera", "cameras[0].url", id="a camera url naming an unset variable"),
+        pytest.param("queue", "queue.url", id="a queue url naming an unset variable"),
+    ],
+)
+def test_an_unset_variable_is_one_error_naming_key_and_variable(tmp_path, monkeypatch, where, key):
+    monkeypatch.delenv("NO_SUCH_SECRET", raising=False)
+    data = valid_config()
+    if where == "camera":
+        data["cameras"][0]["url"] = "rtsp://admin:${NO_SUCH_SECRET}@10.0.0.5/x"
+    else:
+        data["queue"] = {"url": "redis://:${NO_SUCH_SECRET}@127.0.0.1:6379/0"}
+    path = write_config(tmp_path, data)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert_one_line_error(caught.value, path)
+    assert str(caught.value) == f"{path}: {key}: environment variable NO_SUCH_SECRET is not set"
