@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from service.cases.store import CaseStore
 from service.config import Config
 from service.web.auth import Authenticator, LoginRequired, TokenRegistry, install_log_redaction
+from service.web.body_limit import BodyLimit
 from service.web.deps import Services
 from service.web.routes import cameras, events, health, suppressions
 from service.web.routes import cases as cases_routes
@@ -44,7 +45,8 @@ def _wants_html(request: Request) -> bool:
 
 
 MAX_BODY_BYTES = 1 << 20
-"""Every request body the API accepts is small JSON; anything bigger is refused (413)."""
+"""Every request body the API accepts is small JSON or a form; anything bigger is refused (413)
+while it streams in, chunked or not (``service.web.body_limit``)."""
 
 
 def create_app(
@@ -71,14 +73,7 @@ def create_app(
     )
     app.state.services = Services.open(config, auth, cases)
 
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next):  # noqa: ANN001, ANN202
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse(
-                {"detail": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413
-            )
-        return await call_next(request)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -57,3 +57,54 @@ def test_evidence_serving_never_leaves_the_evidence_folder(client, path):
     assert reply.status_code in (400, 404)
     assert b"do not serve" not in reply.content
     assert b"root:" not in reply.content
+
+
+def test_a_chunked_body_is_refused_once_it_passes_the_limit_not_read_whole(tmp_path):
+    """A real server and a raw socket: 8 MiB sent chunked with no Content-Length; the server
+    answers 413 after reading about 1 MiB, and stops reading."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    zone = {"name": "z", "polygon": [[0, 0], [9, 0], [9, 9]], "rules": {"crowding": {}}}
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {"data_dir": "data", "cameras": [{"id": "cam-1", "url": "x.mp4", "zones": [zone]}]}
+        )
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(load_config(path)), host="127.0.0.1", port=port, log_level="error"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(
+                b"POST /cases/x/comments HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
+            chunk = b"%x\r\n%s\r\n" % (65536, b" " * 65536)
+            sent = 0
+            try:
+                for _ in range(128):  # 8 MiB
+                    conn.sendall(chunk)
+                    sent += 65536
+            except OSError:
+                pass  # the server closed the connection after refusing: it stopped reading
+            reply = conn.recv(4096)
+        assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+        assert b"request body over" in reply
+    finally:
+        server.should_exit = True
+        thread.join(10)
