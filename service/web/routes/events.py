@@ -72,5 +72,5 @@ def parse_since(value: str | None) -> str | None:
         return None
     try:
         return utc_iso(parse_iso(value))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise HTTPException(422, f"since: '{value}' is not an ISO 8601 time") from None

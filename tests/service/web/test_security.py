@@ -108,3 +108,25 @@ def test_a_chunked_body_is_refused_once_it_passes_the_limit_not_read_whole(tmp_p
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_every_response_forbids_sniffing_and_framing(client):
+    for path in ("/health", "/", "/no-such-page"):
+        headers = client.get(path).headers
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+
+
+@pytest.mark.parametrize(
+    "since",
+    [
+        pytest.param("9999-12-31T23:59:59-23:59", id="a time past year 9999 in UTC"),
+        pytest.param("0001-01-01T00:00:00+23:59", id="a time before year 1 in UTC"),
+        pytest.param("yesterday", id="not a time"),
+    ],
+)
+def test_a_since_out_of_range_is_a_422_not_a_500(client, since):
+    reply = client.get("/events", params={"since": since})
+    assert reply.status_code == 422
+    assert "since" in reply.json()["detail"]
