@@ -197,3 +197,69 @@ def eval_events(
         )
     if as_json:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+
+
+@eval_app.command("count")
+def eval_count(
+    data: Annotated[
+        Path,
+        typer.Option(help="Folder with images/NAME.jpg and points/NAME.txt ('x y' per person)"),
+    ],
+    model: Annotated[str, typer.Option(help="Person detector (registry name)")] = "yolox-nano-coco",
+    tiling: Annotated[
+        bool, typer.Option("--tiling/--no-tiling", help="Tiles 0.4 of the frame width (crowds)")
+    ] = True,
+    min_score: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="People below this score are not counted")
+    ] = 0.25,
+    runtime: Annotated[str, typer.Option(help="openvino, onnx or torch")] = "openvino",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="End with one JSON object line of the figures")
+    ] = False,
+) -> None:
+    """People counted per image against point labels: per-image error, MAE, MAE as % of the true
+    total (mae_percent) and bias (mean signed error: below 0 counts short)."""
+    from models.eval_count import CountEvalError, evaluate_count
+    from models.loader import load_detector
+    from vision.counting import BodyCounter, ScaledTiledDetector
+
+    try:
+        detector = load_detector(model, conf=min(min_score, 0.25), runtime=runtime)
+    except user_errors() as exc:
+        fail(str(exc))
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    counter = BodyCounter(ScaledTiledDetector(detector) if tiling else detector, min_score)
+    err = Console(stderr=True)
+    progress = Progress(
+        TextColumn("[bold]eval count"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err,
+    )  # fmt: skip
+    task = progress.add_task("", total=None)
+
+    def on_image(done: int, total: int, name: str) -> None:
+        progress.update(task, completed=done, total=total)
+
+    try:
+        with progress:
+            result = evaluate_count(data, counter, on_image)
+    except CountEvalError as exc:
+        fail(str(exc))
+    console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+    table = Table(title=f"{counter.name} on {data}", box=box.SIMPLE_HEAD)
+    for column in ("image", "true", "counted", "error"):
+        table.add_column(column, justify="left" if column == "image" else "right")
+    for item in result.images:
+        table.add_row(item.name, str(item.true), str(item.predicted), f"{item.error:+d}")
+    console.print(table)
+    figures = result.summary()
+    console.print(
+        f"{figures['images']} images: MAE {result.mae:.2f}, mae_percent {result.mae_percent:.1f}%,"
+        f" bias {result.bias:+.2f}, {result.seconds_per_image:.3f} s/image",
+        highlight=False,
+    )
+    if as_json:
+        per_image = [
+            {"name": i.name, "true": i.true, "predicted": i.predicted} for i in result.images
+        ]
+        typer.echo(json.dumps({"counter": counter.name, **figures, "per_image": per_image}))

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from models.files import first_available
 from models.loader import load_detector
 from service.config import Config
+from vision.counting import ScaledTiledDetector
 from vision.detectors.base import Detector
 from vision.rules.base import ROLES
 from vision.tiling import TiledDetector
@@ -36,6 +37,8 @@ class DetectorSet:
         self.seconds: Counter[str] = Counter()
         """Inference seconds per role."""
         self.batches = 0
+        self._tiled_cameras = frozenset(c.id for c in config.cameras if c.tiled_people)
+        self._tiled_person: Detector | None = None
         for role, detector in loaded.items():
             if role not in MODEL_ROLES:
                 raise KeyError(f"no detector role '{role}' (roles: {', '.join(MODEL_ROLES)})")
@@ -77,13 +80,25 @@ class DetectorSet:
             chosen = [i for i, roles in enumerate(due) if role in roles]
             if not chosen:
                 continue
-            detector = self.get(role)
-            for start in range(0, len(chosen), max_batch):
-                batch = chosen[start : start + max_batch]
-                began = time.perf_counter()
-                results = detector.detect([frames[i].image for i in batch])
-                self.seconds[role] += time.perf_counter() - began
-                self.batches += 1
-                for i, dets in zip(batch, results, strict=True):
-                    parts[i].append(dets)
+            groups = {False: chosen}
+            if role == "person":
+                tiled = [i for i in chosen if frames[i].camera_id in self._tiled_cameras]
+                groups = {False: [i for i in chosen if i not in set(tiled)], True: tiled}
+            for tiles, indices in groups.items():
+                detector = self.tiled_people() if tiles else self.get(role)
+                for start in range(0, len(indices), max_batch):
+                    batch = indices[start : start + max_batch]
+                    began = time.perf_counter()
+                    results = detector.detect([frames[i].image for i in batch])
+                    self.seconds[role] += time.perf_counter() - began
+                    self.batches += 1
+                    for i, dets in zip(batch, results, strict=True):
+                        parts[i].append(dets)
         return [Detections.concat(p) for p in parts]
+
+    def tiled_people(self) -> Detector:
+        """The person detector on tiles scaled to each frame (cameras with ``tiling`` on): the
+        same loaded model, so tiled and whole-frame cameras share it."""
+        if self._tiled_person is None:
+            self._tiled_person = ScaledTiledDetector(self.get("person"))
+        return self._tiled_person

@@ -16,19 +16,22 @@ from vision.counting import (
     HeadCounter,
     People,
     PeopleCounter,
+    ScaledTiledDetector,
     body_people,
     fuse_people,
     head_people,
     match_heads,
 )
+from vision.tiling import TiledDetector
 from vision.types import Detections
 from vision.zones import Zone
 
 MALL = SHARED / "data" / "crowd-mall"
 DENSE_FRAMES = (99, 241)
 """Two of the densest crowd-mall frames: 50 and 49 people."""
-LEFT = Zone.from_points("left", [(0, 0), (320, 0), (320, 480), (0, 480)])
-RIGHT = Zone.from_points("right", [(320, 0), (640, 0), (640, 480), (320, 480)])
+LEFT = Zone.from_points("left", [(-1, -1), (320, -1), (320, 481), (-1, 481)])
+RIGHT = Zone.from_points("right", [(320, -1), (641, -1), (641, 481), (320, 481)])
+"""The two halves of a 640x480 frame (a little beyond its borders, where feet may lie)."""
 
 
 def dets(*rows: tuple[float, float, float, float, str, float]) -> Detections:
@@ -83,7 +86,8 @@ def people_of(bodies: list[tuple], heads: list[tuple]) -> tuple[People, People]:
     [
         pytest.param([(0, 0, 20, 60)], [(6, 0, 14, 8)], [True], id="a head on top of its body"),
         pytest.param(
-            [(0, 0, 20, 60)], [(6, 40, 14, 48)], [False], id="a head at the body's knees is another person"
+            [(0, 0, 20, 60)], [(6, 40, 14, 48)], [False],
+            id="a head at the body's knees is another person",
         ),
         pytest.param(
             [(0, 0, 20, 60)], [(6, 0, 14, 8), (12, 4, 20, 12)], [True, False],
@@ -181,3 +185,60 @@ def yolox_low():
     from models.loader import load_detector
 
     return load_detector("yolox-nano-coco", conf=0.05)
+
+
+@pytest.mark.parametrize(
+    "size, side, grid",
+    [
+        pytest.param((640, 480), 256, (3, 3), id="a 640x480 mall camera gets 256-px tiles"),
+        pytest.param((1920, 1080), 768, (3, 2), id="a 1080p street gets 768-px tiles"),
+        pytest.param((320, 240), 160, (3, 2), id="a small frame keeps the minimum tile"),
+    ],
+)
+def test_scaled_tiles_follow_the_frame_width(size, side, grid):
+    tiler = ScaledTiledDetector(Fixed(Detections.empty()), fraction=0.4, min_tile=160)
+    tiles = tiler.tiles(np.zeros((size[1], size[0], 3), np.uint8))
+    assert {t.width for t in tiles} == {side}
+    assert (len({t.x0 for t in tiles}), len({t.y0 for t in tiles})) == grid
+    assert max(t.x1 for t in tiles) == size[0] and max(t.y1 for t in tiles) == size[1]
+
+
+@pytest.mark.parametrize("fraction, overlap", [(0, 0.2), (1.5, 0.2), (0.4, 1.0)])
+def test_scaled_tiles_reject_bad_settings(fraction, overlap):
+    with pytest.raises(ValueError, match="fraction|overlap"):
+        ScaledTiledDetector(Fixed(Detections.empty()), fraction=fraction, overlap=overlap)
+
+
+@pytest.mark.parametrize(
+    "frame", range(len(DENSE_FRAMES)), ids=lambda i: f"mall frame {DENSE_FRAMES[i]}"
+)
+def test_tiles_count_a_dense_crowd_the_whole_frame_misses(dense_frames, yolox_low, frame):
+    image, truth = dense_frames[frame]
+    whole = BodyCounter(yolox_low, 0.35).count(image)  # the crowding rule's default today
+    tiled = BodyCounter(ScaledTiledDetector(yolox_low, fraction=0.4), 0.25).count(image)
+    assert whole < 0.67 * truth, f"whole frame counted {whole} of {truth}"
+    assert abs(tiled - truth) <= 0.2 * truth, f"tiles counted {tiled} of {truth}"
+
+
+def test_zone_counts_split_a_real_crowd_between_two_halves(dense_frames, yolox_low):
+    image, _ = dense_frames[0]
+    people = BodyCounter(ScaledTiledDetector(yolox_low), 0.25).locate(image)
+    assert people.count(LEFT) > 5 and people.count(RIGHT) > 5
+    assert people.count(LEFT) + people.count(RIGHT) == len(people)
+
+
+def test_heads_fused_with_bodies_never_count_fewer_than_either(dense_frames, yolox_low):
+    from models.files import local_file
+    from models.loader import load_detector
+    from models.registry import entry
+
+    if local_file(entry("helmet")) is None:
+        pytest.skip("helmet weights (models/weights/helmet.pt) are absent")
+    helmet = load_detector("helmet", conf=0.05)
+    image, truth = dense_frames[0]
+    bodies = BodyCounter(ScaledTiledDetector(yolox_low), 0.25).locate(image)
+    heads = HeadCounter(TiledDetector(helmet, tile_size=320, overlap=64), 0.15).locate(image)
+    assert len(heads) > 0.3 * truth, f"{len(heads)} heads of {truth} people"
+    fused = fuse_people(bodies, heads, "union")
+    assert max(len(bodies), len(heads)) <= len(fused) <= len(bodies) + len(heads)
+    assert set(fused.kinds.tolist()) == {"body", "head"}
