@@ -82,8 +82,11 @@ class DetectorSet:
                 continue
             groups = {False: chosen}
             if role == "person":
-                tiled = [i for i in chosen if frames[i].camera_id in self._tiled_cameras]
-                groups = {False: [i for i in chosen if i not in set(tiled)], True: tiled}
+                tiled = [frames[i].camera_id in self._tiled_cameras for i in chosen]
+                groups = {
+                    False: [i for i, t in zip(chosen, tiled, strict=True) if not t],
+                    True: [i for i, t in zip(chosen, tiled, strict=True) if t],
+                }
             for tiles, indices in groups.items():
                 detector = self.tiled_people() if tiles else self.get(role)
                 for start in range(0, len(indices), max_batch):

@@ -51,6 +51,7 @@ import cv2
 import numpy as np
 
 from vision.detectors.base import ModelFileError, first_line
+from vision.detectors.water import WaterAnalysis
 from vision.types import Detections
 
 logger = logging.getLogger(__name__)
@@ -104,19 +105,15 @@ class Segmentation:
 
 
 @dataclass(frozen=True)
-class WaterReading:
-    """One frame and one zone: what ``WaterAnalysis`` offers (``work_mask``, ``frame_size``,
-    ``coverage``, ``detections``, ``mask``) plus the flood ``score`` and the decision.
+class WaterReading(WaterAnalysis):
+    """One frame and one zone: a ``WaterAnalysis`` (``work_mask``, ``frame_size``, ``coverage``,
+    ``detections``, ``mask``) plus the flood ``score`` and the decision.
 
     ``coverage``: mean water probability over the zone (0..1). ``score``: the head's
     probability that the zone is flooded (without a head: ``coverage``). ``flooded``:
     ``score >= threshold``. ``work_mask``: water cells (probability >= 0.5) inside the zone on
     the working grid. ``detections``: those cells' regions, boxes in frame pixels."""
 
-    work_mask: np.ndarray
-    frame_size: tuple[int, int]
-    coverage: float
-    detections: Detections
     score: float
     threshold: float
     water: np.ndarray
@@ -125,13 +122,6 @@ class WaterReading:
     @property
     def flooded(self) -> bool:
         return self.score >= self.threshold
-
-    @property
-    def mask(self) -> np.ndarray:
-        """The zone's water mask (bool) in frame pixels."""
-        return cv2.resize(
-            self.work_mask.astype(np.uint8), self.frame_size, interpolation=cv2.INTER_NEAREST
-        ).astype(bool)
 
 
 @dataclass(frozen=True)

@@ -95,5 +95,5 @@ SPEC = RuleSpec(
     settings=CrowdingSettings,
     events=(EventKind(TYPE, "人员聚集", "Crowding", "public_security", 30, "high", "person"),),
     build=_build,
-    roles=frozenset({"person"}),
+    roles=CrowdingRule.needs,
 )

@@ -109,5 +109,5 @@ SPEC = RuleSpec(
         EventKind(DUMPING, "偷倒垃圾", "Illegal dumping", "sanitation", 120, "high", "garbage"),
     ),
     build=_build,
-    roles=frozenset({"garbage"}),
+    roles=GarbageRule.needs,
 )

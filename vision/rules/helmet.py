@@ -191,5 +191,5 @@ SPEC = RuleSpec(
     settings=MissingHelmetSettings,
     events=(EventKind(TYPE, "未戴安全帽", "Missing helmet", "work_safety", 60, "high", "head"),),
     build=_build,
-    roles=frozenset({"helmet"}),
+    roles=MissingHelmetRule.needs,
 )

@@ -228,5 +228,5 @@ SPEC = RuleSpec(
     settings=WaterloggingSettings,
     events=(EventKind(TYPE, "积水", "Waterlogging", "water_affairs", 60, "high", "water"),),
     build=_build,
-    roles=frozenset({"water"}),
+    roles=WaterloggingRule.needs,
 )
